@@ -1,0 +1,309 @@
+//! Reconciles `ChatRoom` objects with IVS Chat rooms.
+//!
+//! Steps: resolve logging-configuration references, observe the room (by the ARN in status,
+//! or by the operator's tags when status has none), create it when missing, plan and send the
+//! UpdateRoom and tag calls, then write status.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::EventType;
+use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::{Resource, ResourceExt};
+
+use super::conditions::{self, Status};
+use super::{Context, Error, MANAGER, default_ivs_name, object_key};
+use crate::crd::{ChatLoggingConfiguration, ChatRoom, ChatRoomStatus, FINALIZER};
+use crate::ivs::plan::{self, DesiredRoom};
+use crate::ivs::{Handler, Room};
+
+/// IVS defaults for fields a spec leaves unset; the operator keeps rooms at these values.
+const DEFAULT_MAXIMUM_MESSAGE_LENGTH: i32 = 500;
+const DEFAULT_MAXIMUM_MESSAGE_RATE_PER_SECOND: i32 = 10;
+
+/// How soon to look again while waiting on a reference or on IVS.
+const WAIT: Duration = Duration::from_secs(10);
+
+/// Reconciles one `ChatRoom`.
+pub async fn reconcile(room: Arc<ChatRoom>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let namespace = room.namespace().ok_or(Error::MissingNamespace)?;
+    let api: Api<ChatRoom> = Api::namespaced(ctx.client.clone(), &namespace);
+    let key = object_key(room.as_ref());
+    let action = finalizer(&api, FINALIZER, room, |event| async {
+        match event {
+            FinalizerEvent::Apply(room) => apply(&room, &ctx, &api).await,
+            FinalizerEvent::Cleanup(room) => cleanup(&room, &ctx).await,
+        }
+    })
+    .await
+    .map_err(|e| Error::Finalizer(Box::new(e)))?;
+    ctx.record_success(&key);
+    Ok(action)
+}
+
+/// Result of one pass that did not fail.
+struct Outcome {
+    status: ChatRoomStatus,
+    ready: (Status, &'static str, String),
+    requeue: Duration,
+}
+
+async fn apply(room: &ChatRoom, ctx: &Context, api: &Api<ChatRoom>) -> Result<Action, Error> {
+    match sync(room, ctx, api).await {
+        Ok(outcome) => {
+            let mut status = outcome.status;
+            let (ready, reason, message) = outcome.ready;
+            let generation = room.metadata.generation;
+            conditions::set(&mut status.conditions, conditions::READY, ready, reason, message, generation);
+            conditions::set(
+                &mut status.conditions,
+                conditions::SYNCED,
+                Status::True,
+                conditions::RECONCILE_SUCCESS,
+                "",
+                generation,
+            );
+            write_status(api, room, status).await?;
+            Ok(Action::requeue(outcome.requeue))
+        }
+        Err(error) => {
+            let mut status = room.status.clone().unwrap_or_default();
+            let generation = room.metadata.generation;
+            let ready = if error.is_terminal() { Status::False } else { Status::Unknown };
+            let message = error.to_string();
+            conditions::set(&mut status.conditions, conditions::READY, ready, error.category(), &message, generation);
+            conditions::set(&mut status.conditions, conditions::SYNCED, Status::False, error.category(), &message, generation);
+            status.observed_generation = generation;
+            if status_changed(room, &status) {
+                ctx.publish(room, EventType::Warning, error.category(), "Reconcile", message).await;
+            }
+            write_status(api, room, status).await?;
+            Err(error)
+        }
+    }
+}
+
+async fn sync(room: &ChatRoom, ctx: &Context, api: &Api<ChatRoom>) -> Result<Outcome, Error> {
+    let mut status = room.status.clone().unwrap_or_default();
+    status.observed_generation = room.metadata.generation;
+
+    let logging_configuration_arns = match resolve_references(room, ctx).await? {
+        Ok(arns) => arns,
+        Err(waiting) => {
+            return Ok(Outcome {
+                status,
+                ready: (Status::False, conditions::REFERENCE_NOT_READY, waiting),
+                requeue: WAIT,
+            });
+        }
+    };
+    let desired = desired_room(room, ctx, logging_configuration_arns);
+
+    let mut live = observe(room, ctx, &desired).await?;
+    if live.is_none() {
+        let arn = ctx.ivs.create_room(&desired).await.map_err(Error::Create)?;
+        tracing::info!(%arn, "Created room");
+        ctx.publish(room, EventType::Normal, "Created", "CreateRoom", format!("Created IVS room {arn}")).await;
+
+        // Record the ARN before anything else can fail, so the next pass reads this room
+        // instead of searching for it.
+        status.arn = Some(arn.clone());
+        status.id = arn.rsplit('/').next().map(str::to_string);
+        let mut creating = status.clone();
+        let generation = room.metadata.generation;
+        conditions::set(&mut creating.conditions, conditions::READY, Status::False, conditions::CREATING, "IVS room created", generation);
+        write_status(api, room, creating).await?;
+
+        live = ctx.ivs.get_room(&arn).await.map_err(Error::Observe)?;
+    }
+    let Some(mut live) = live else {
+        // IVS reads are eventually consistent: a room just created may not be visible yet.
+        return Ok(Outcome {
+            status,
+            ready: (Status::False, conditions::CREATING, "waiting for IVS to show the new room".into()),
+            requeue: Duration::from_secs(2),
+        });
+    };
+
+    let mut changed = false;
+    if let Some(update) = plan::room_update(&desired, &live) {
+        ctx.ivs.update_room(&live.arn, &update).await.map_err(Error::Update)?;
+        tracing::info!(arn = %live.arn, ?update, "Updated room");
+        ctx.publish(room, EventType::Normal, "Updated", "UpdateRoom", format!("Updated IVS room {}", live.arn)).await;
+        changed = true;
+    }
+    let tags = plan::tag_changes(&desired.tags, &live.tags);
+    if !tags.set.is_empty() {
+        ctx.ivs.tag(&live.arn, &tags.set).await.map_err(Error::Tag)?;
+        changed = true;
+    }
+    if !tags.remove.is_empty() {
+        ctx.ivs.untag(&live.arn, &tags.remove).await.map_err(Error::Tag)?;
+        changed = true;
+    }
+    if !tags.is_empty() {
+        tracing::info!(arn = %live.arn, set = ?tags.set.keys(), removed = ?tags.remove, "Updated room tags");
+    }
+    if changed {
+        match ctx.ivs.get_room(&live.arn).await.map_err(Error::Observe)? {
+            Some(room) => live = room,
+            None => {
+                return Ok(Outcome {
+                    status,
+                    ready: (Status::False, conditions::UPDATING, "IVS room disappeared during update".into()),
+                    requeue: Duration::from_secs(2),
+                });
+            }
+        }
+    }
+
+    fill_status(&mut status, &live);
+    let in_sync = plan::room_update(&desired, &live).is_none()
+        && plan::tag_changes(&desired.tags, &live.tags).is_empty();
+    let ready = if in_sync {
+        (Status::True, conditions::AVAILABLE, String::new())
+    } else {
+        (Status::False, conditions::UPDATING, "IVS room does not match the spec yet".into())
+    };
+    let requeue = if in_sync { ctx.settings.resync_period } else { Duration::from_secs(2) };
+    Ok(Outcome { status, ready, requeue })
+}
+
+/// Finds the live room: by the ARN in status, or, when status has none, by the operator's
+/// tags, adopting one match and deleting any duplicates an interrupted create left behind.
+async fn observe(room: &ChatRoom, ctx: &Context, desired: &DesiredRoom) -> Result<Option<Room>, Error> {
+    if let Some(arn) = room.status.as_ref().and_then(|s| s.arn.as_deref()) {
+        let live = ctx.ivs.get_room(arn).await.map_err(Error::Observe)?;
+        if live.is_none() {
+            tracing::info!(%arn, "Room is gone from IVS; creating it again");
+        }
+        return Ok(live);
+    }
+
+    let owner = ctx.owner_tags(room);
+    let mut found = ctx.ivs.find_rooms(&desired.name, &owner).await.map_err(Error::Recover)?;
+    found.sort();
+    let Some((adopted, duplicates)) = found.split_first() else {
+        return Ok(None);
+    };
+    for duplicate in duplicates {
+        ctx.ivs.delete_room(duplicate).await.map_err(Error::Delete)?;
+        tracing::info!(arn = %duplicate, "Deleted duplicate room left by an interrupted create");
+    }
+    tracing::info!(arn = %adopted, "Found room created earlier for this object");
+    ctx.ivs.get_room(adopted).await.map_err(Error::Observe)
+}
+
+/// Resolves the spec's logging-configuration references to ARNs. The inner `Err` carries a
+/// message saying which reference is not usable yet.
+async fn resolve_references(room: &ChatRoom, ctx: &Context) -> Result<Result<Vec<String>, String>, Error> {
+    let namespace = room.namespace().ok_or(Error::MissingNamespace)?;
+    let api: Api<ChatLoggingConfiguration> = Api::namespaced(ctx.client.clone(), &namespace);
+    let mut arns = Vec::new();
+    for reference in &room.spec.logging_configurations {
+        if let Some(arn) = &reference.arn {
+            arns.push(arn.clone());
+            continue;
+        }
+        let Some(name) = &reference.name else { continue };
+        let config = api.get_opt(name).await.map_err(|source| Error::ReadReference {
+            kind: "ChatLoggingConfiguration",
+            name: name.clone(),
+            source,
+        })?;
+        let Some(config) = config else {
+            return Ok(Err(format!("ChatLoggingConfiguration {name} does not exist")));
+        };
+        let status = config.status.unwrap_or_default();
+        let ready = conditions::is_true(&status.conditions, conditions::READY);
+        match (status.arn, status.state.as_deref(), ready) {
+            (Some(arn), Some("ACTIVE"), true) => arns.push(arn),
+            _ => return Ok(Err(format!("ChatLoggingConfiguration {name} is not Ready"))),
+        }
+    }
+    Ok(Ok(arns))
+}
+
+fn desired_room(room: &ChatRoom, ctx: &Context, logging_configuration_arns: Vec<String>) -> DesiredRoom {
+    let spec = &room.spec;
+    let mut tags = spec.tags.clone();
+    tags.extend(ctx.owner_tags(room));
+    DesiredRoom {
+        name: spec.name.clone().unwrap_or_else(|| default_ivs_name(room)),
+        maximum_message_length: spec.maximum_message_length.unwrap_or(DEFAULT_MAXIMUM_MESSAGE_LENGTH),
+        maximum_message_rate_per_second: spec
+            .maximum_message_rate_per_second
+            .unwrap_or(DEFAULT_MAXIMUM_MESSAGE_RATE_PER_SECOND),
+        handler: spec.message_review_handler.as_ref().map(|h| Handler {
+            uri: h.uri.clone(),
+            fallback_result: h.fallback_result.unwrap_or_default().as_str().to_string(),
+        }),
+        logging_configuration_arns,
+        tags,
+    }
+}
+
+fn fill_status(status: &mut ChatRoomStatus, live: &Room) {
+    status.arn = Some(live.arn.clone());
+    status.id = Some(live.id.clone());
+    status.name = Some(live.name.clone());
+    status.maximum_message_length = Some(live.maximum_message_length);
+    status.maximum_message_rate_per_second = Some(live.maximum_message_rate_per_second);
+    status.logging_configuration_arns = live.logging_configuration_arns.clone();
+    status.create_time = live.create_time.clone();
+    status.update_time = live.update_time.clone();
+}
+
+/// Deletes the IVS room. Rooms this object may have created without recording them are
+/// found by tag and deleted too. A broken spec never blocks this.
+async fn cleanup(room: &ChatRoom, ctx: &Context) -> Result<Action, Error> {
+    let mut arns: Vec<String> = room.status.as_ref().and_then(|s| s.arn.clone()).into_iter().collect();
+    if arns.is_empty() {
+        let name = room.spec.name.clone().unwrap_or_else(|| default_ivs_name(room));
+        arns = ctx.ivs.find_rooms(&name, &ctx.owner_tags(room)).await.map_err(Error::Recover)?;
+    }
+    for arn in arns {
+        ctx.ivs.delete_room(&arn).await.map_err(Error::Delete)?;
+        tracing::info!(%arn, "Deleted room");
+        ctx.publish(room, EventType::Normal, "Deleted", "DeleteRoom", format!("Deleted IVS room {arn}")).await;
+    }
+    Ok(Action::await_change())
+}
+
+fn status_changed(room: &ChatRoom, status: &ChatRoomStatus) -> bool {
+    room.status.as_ref() != Some(status)
+}
+
+/// Writes status by server-side apply, skipping the call when nothing changed.
+async fn write_status(api: &Api<ChatRoom>, room: &ChatRoom, status: ChatRoomStatus) -> Result<(), Error> {
+    if !status_changed(room, &status) {
+        return Ok(());
+    }
+    let patch = serde_json::json!({
+        "apiVersion": ChatRoom::api_version(&()),
+        "kind": ChatRoom::kind(&()),
+        "status": status,
+    });
+    api.patch_status(&room.name_any(), &PatchParams::apply(MANAGER).force(), &Patch::Apply(patch))
+        .await
+        .map_err(Error::PatchStatus)?;
+    Ok(())
+}
+
+/// Rooms in the configuration's namespace that name it, to reconcile when it changes.
+pub fn rooms_referencing(store: &Store<ChatRoom>, config: &ChatLoggingConfiguration) -> Vec<ObjectRef<ChatRoom>> {
+    let namespace = config.namespace();
+    let name = config.name_any();
+    store
+        .state()
+        .into_iter()
+        .filter(|room| room.namespace() == namespace)
+        .filter(|room| {
+            room.spec.logging_configurations.iter().any(|r| r.name.as_deref() == Some(name.as_str()))
+        })
+        .map(|room| ObjectRef::from_obj(room.as_ref()))
+        .collect()
+}

@@ -1,0 +1,218 @@
+//! The controllers: one kube-runtime `Controller` per kind, sharing the machinery here.
+//!
+//! Every reconcile runs the same steps: observe the live IVS resource, plan the calls with the
+//! pure functions in [`crate::ivs::plan`], act on IVS, and write status only when it changed.
+//! A finalizer holds each object until its IVS resource is gone.
+//!
+//! Creating in IVS takes no client token, so the operator tags everything it creates with the
+//! object's identity (cluster id, namespace, name, uid). When status has no ARN yet, the
+//! reconcile first looks for a resource with those tags and adopts it, so a crash between
+//! create and status write leaves neither a duplicate nor an orphan.
+
+mod chat_room;
+pub mod conditions;
+mod error;
+mod logging_configuration;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::{StreamExt, future};
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::{Controller, controller::Action, watcher};
+use kube::{Api, Client, Resource, ResourceExt};
+
+pub use error::Error;
+
+use crate::crd::{ChatLoggingConfiguration, ChatRoom};
+use crate::ivs::IvsClient;
+
+/// Prefix of the tags, labels and annotations the operator owns.
+pub const PREFIX: &str = "ivschat.operators.dev/";
+
+/// Name the operator reports itself under in Events and as field manager.
+pub const MANAGER: &str = "ivschat-operator";
+
+/// Operator-wide settings.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Identifies this cluster in the tags of created resources, so two clusters sharing one
+    /// AWS account never adopt each other's resources.
+    pub cluster_id: String,
+    /// How often a converged object is compared with IVS again, to revert drift.
+    pub resync_period: Duration,
+    /// Namespace to watch; `None` watches all namespaces.
+    pub namespace: Option<String>,
+}
+
+/// State shared by every reconcile.
+pub struct Context {
+    pub client: Client,
+    pub ivs: IvsClient,
+    pub settings: Settings,
+    recorder: Recorder,
+    /// Consecutive failures per object, for exponential backoff.
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+impl Context {
+    /// Tags that mark a resource as created by this operator for `obj`.
+    fn owner_tags<K: Resource>(&self, obj: &K) -> BTreeMap<String, String> {
+        let meta = obj.meta();
+        BTreeMap::from([
+            (format!("{PREFIX}cluster"), self.settings.cluster_id.clone()),
+            (format!("{PREFIX}namespace"), meta.namespace.clone().unwrap_or_default()),
+            (format!("{PREFIX}name"), meta.name.clone().unwrap_or_default()),
+            (format!("{PREFIX}uid"), meta.uid.clone().unwrap_or_default()),
+        ])
+    }
+
+    /// Publishes an Event about `obj`; a failure to publish is logged and otherwise ignored,
+    /// because Events are informational and must not fail a reconcile.
+    async fn publish<K: Resource<DynamicType = ()>>(
+        &self,
+        obj: &K,
+        type_: EventType,
+        reason: &str,
+        action: &str,
+        note: String,
+    ) {
+        let event = Event {
+            type_,
+            reason: reason.into(),
+            note: Some(truncate(note, 1024)),
+            action: action.into(),
+            secondary: None,
+        };
+        if let Err(error) = self.recorder.publish(&event, &obj.object_ref(&())).await {
+            tracing::warn!(%error, reason, "Failed to publish event");
+        }
+    }
+
+    fn record_success(&self, key: &str) {
+        if let Ok(mut failures) = self.failures.lock() {
+            failures.remove(key);
+        }
+    }
+
+    /// Counts a failure and returns how long to wait before the next attempt: doubling from
+    /// one second up to five minutes.
+    fn record_failure(&self, key: &str) -> Duration {
+        let attempts = match self.failures.lock() {
+            Ok(mut failures) => {
+                let count = failures.entry(key.to_string()).or_insert(0);
+                *count = count.saturating_add(1);
+                *count
+            }
+            Err(_) => 1,
+        };
+        let seconds = 1u64 << attempts.saturating_sub(1).min(9);
+        Duration::from_secs(seconds.min(300))
+    }
+}
+
+/// IVS name for an object whose spec gives none: `<namespace>-<name>` with dots turned into
+/// hyphens (IVS names allow only letters, digits, `-` and `_`), cut to 128 characters.
+pub fn default_ivs_name<K: Resource>(obj: &K) -> String {
+    let meta = obj.meta();
+    let raw = format!(
+        "{}-{}",
+        meta.namespace.as_deref().unwrap_or_default(),
+        meta.name.as_deref().unwrap_or_default()
+    );
+    raw.chars().map(|c| if c == '.' { '-' } else { c }).take(128).collect()
+}
+
+fn truncate(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}
+
+fn object_key<K: Resource<DynamicType = ()>>(obj: &K) -> String {
+    format!("{}/{}/{}", K::kind(&()), obj.namespace().unwrap_or_default(), obj.name_any())
+}
+
+/// Requeue policy shared by both kinds: terminal errors wait for a spec change, others back
+/// off exponentially per object.
+fn error_policy<K: Resource<DynamicType = ()>>(obj: Arc<K>, error: &Error, ctx: Arc<Context>) -> Action {
+    if error.is_terminal() {
+        tracing::warn!(error = %error, category = error.category(), "Reconcile failed; waiting for a spec change");
+        return Action::await_change();
+    }
+    let delay = ctx.record_failure(&object_key(obj.as_ref()));
+    tracing::warn!(error = %error, category = error.category(), delay_seconds = delay.as_secs(), "Reconcile failed; retrying");
+    Action::requeue(delay)
+}
+
+fn api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// Runs both controllers until a shutdown signal arrives.
+pub async fn run(client: Client, ivs: IvsClient, settings: Settings) -> anyhow::Result<()> {
+    let rooms: Api<ChatRoom> = api(&client, settings.namespace.as_deref());
+    let logging: Api<ChatLoggingConfiguration> = api(&client, settings.namespace.as_deref());
+    for (kind, check) in [
+        ("chatrooms", rooms.list(&Default::default()).await.map(|_| ())),
+        ("chatloggingconfigurations", logging.list(&Default::default()).await.map(|_| ())),
+    ] {
+        check.map_err(|e| {
+            anyhow::anyhow!(
+                "cannot list {kind}.{}: {e}; install the CRDs with `ivschat-operator crds | kubectl apply -f -`",
+                crate::crd::GROUP
+            )
+        })?;
+    }
+
+    let reporter = Reporter { controller: MANAGER.into(), instance: std::env::var("POD_NAME").ok() };
+    let ctx = Arc::new(Context {
+        client: client.clone(),
+        ivs,
+        settings,
+        recorder: Recorder::new(client.clone(), reporter),
+        failures: Mutex::default(),
+    });
+
+    let room_controller = Controller::new(rooms, watcher::Config::default().any_semantic());
+    let room_store = room_controller.store();
+    let room_controller = room_controller
+        .watches(logging.clone(), watcher::Config::default(), move |config| {
+            chat_room::rooms_referencing(&room_store, &config)
+        })
+        .shutdown_on_signal()
+        .run(chat_room::reconcile, error_policy, ctx.clone())
+        .for_each(|result| {
+            if let Err(error) = result {
+                tracing::debug!(%error, "Room reconcile did not complete");
+            }
+            future::ready(())
+        });
+
+    let logging_controller = Controller::new(logging, watcher::Config::default().any_semantic())
+        .shutdown_on_signal()
+        .run(logging_configuration::reconcile, error_policy, ctx)
+        .for_each(|result| {
+            if let Err(error) = result {
+                tracing::debug!(%error, "Logging configuration reconcile did not complete");
+            }
+            future::ready(())
+        });
+
+    tracing::info!("Controllers started");
+    future::join(room_controller, logging_controller).await;
+    tracing::info!("Controllers stopped");
+    Ok(())
+}
