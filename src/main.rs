@@ -7,13 +7,17 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 use ivschat_operator::controller::{self, Settings};
+use ivschat_operator::crd;
 use ivschat_operator::emulator::{self, EmulatorArgs};
 use ivschat_operator::ivs::{ClientSettings, IvsClient};
 use ivschat_operator::telemetry::{self, LogFormat};
-use ivschat_operator::crd;
 
 #[derive(Parser)]
-#[command(name = "ivschat-operator", version, about = "Amazon IVS Chat rooms and logging configurations as Kubernetes resources")]
+#[command(
+    name = "ivschat-operator",
+    version,
+    about = "Amazon IVS Chat rooms and logging configurations as Kubernetes resources"
+)]
 struct Cli {
     /// Log line format.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "IVSCHAT_LOG_FORMAT")]
@@ -61,9 +65,19 @@ struct ControllerArgs {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+
+    // The Kubernetes and AWS clients share rustls; choosing the provider once here stops
+    // rustls from panicking when more than one provider is compiled in.
+    if rustls::crypto::aws_lc_rs::default_provider().install_default().is_err() {
+        anyhow::bail!("failed to install the TLS crypto provider");
+    }
+
     match cli.command {
         Command::Crds => {
-            print!("{}", crd::definitions_yaml().context("failed to render the CRDs")?);
+            print!(
+                "{}",
+                crd::definitions_yaml().context("failed to render the CRDs")?
+            );
             Ok(())
         }
         Command::Emulator(args) => {
@@ -78,7 +92,9 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn run_controller(args: ControllerArgs) -> anyhow::Result<()> {
-    let client = kube::Client::try_default().await.context("failed to build a Kubernetes client")?;
+    let client = kube::Client::try_default()
+        .await
+        .context("failed to build a Kubernetes client")?;
     let ivs = IvsClient::from_settings(&ClientSettings {
         region: args.region,
         endpoint_url: args.ivs_endpoint_url,

@@ -57,7 +57,14 @@ async fn apply(room: &ChatRoom, ctx: &Context, api: &Api<ChatRoom>) -> Result<Ac
             let mut status = outcome.status;
             let (ready, reason, message) = outcome.ready;
             let generation = room.metadata.generation;
-            conditions::set(&mut status.conditions, conditions::READY, ready, reason, message, generation);
+            conditions::set(
+                &mut status.conditions,
+                conditions::READY,
+                ready,
+                reason,
+                message,
+                generation,
+            );
             conditions::set(
                 &mut status.conditions,
                 conditions::SYNCED,
@@ -72,13 +79,38 @@ async fn apply(room: &ChatRoom, ctx: &Context, api: &Api<ChatRoom>) -> Result<Ac
         Err(error) => {
             let mut status = room.status.clone().unwrap_or_default();
             let generation = room.metadata.generation;
-            let ready = if error.is_terminal() { Status::False } else { Status::Unknown };
+            let ready = if error.is_terminal() {
+                Status::False
+            } else {
+                Status::Unknown
+            };
             let message = error.to_string();
-            conditions::set(&mut status.conditions, conditions::READY, ready, error.category(), &message, generation);
-            conditions::set(&mut status.conditions, conditions::SYNCED, Status::False, error.category(), &message, generation);
+            conditions::set(
+                &mut status.conditions,
+                conditions::READY,
+                ready,
+                error.category(),
+                &message,
+                generation,
+            );
+            conditions::set(
+                &mut status.conditions,
+                conditions::SYNCED,
+                Status::False,
+                error.category(),
+                &message,
+                generation,
+            );
             status.observed_generation = generation;
             if status_changed(room, &status) {
-                ctx.publish(room, EventType::Warning, error.category(), "Reconcile", message).await;
+                ctx.publish(
+                    room,
+                    EventType::Warning,
+                    error.category(),
+                    "Reconcile",
+                    message,
+                )
+                .await;
             }
             write_status(api, room, status).await?;
             Err(error)
@@ -106,7 +138,14 @@ async fn sync(room: &ChatRoom, ctx: &Context, api: &Api<ChatRoom>) -> Result<Out
     if live.is_none() {
         let arn = ctx.ivs.create_room(&desired).await.map_err(Error::Create)?;
         tracing::info!(%arn, "Created room");
-        ctx.publish(room, EventType::Normal, "Created", "CreateRoom", format!("Created IVS room {arn}")).await;
+        ctx.publish(
+            room,
+            EventType::Normal,
+            "Created",
+            "CreateRoom",
+            format!("Created IVS room {arn}"),
+        )
+        .await;
 
         // Record the ARN before anything else can fail, so the next pass reads this room
         // instead of searching for it.
@@ -114,7 +153,14 @@ async fn sync(room: &ChatRoom, ctx: &Context, api: &Api<ChatRoom>) -> Result<Out
         status.id = arn.rsplit('/').next().map(str::to_string);
         let mut creating = status.clone();
         let generation = room.metadata.generation;
-        conditions::set(&mut creating.conditions, conditions::READY, Status::False, conditions::CREATING, "IVS room created", generation);
+        conditions::set(
+            &mut creating.conditions,
+            conditions::READY,
+            Status::False,
+            conditions::CREATING,
+            "IVS room created",
+            generation,
+        );
         write_status(api, room, creating).await?;
 
         live = ctx.ivs.get_room(&arn).await.map_err(Error::Observe)?;
@@ -123,25 +169,45 @@ async fn sync(room: &ChatRoom, ctx: &Context, api: &Api<ChatRoom>) -> Result<Out
         // IVS reads are eventually consistent: a room just created may not be visible yet.
         return Ok(Outcome {
             status,
-            ready: (Status::False, conditions::CREATING, "waiting for IVS to show the new room".into()),
+            ready: (
+                Status::False,
+                conditions::CREATING,
+                "waiting for IVS to show the new room".into(),
+            ),
             requeue: Duration::from_secs(2),
         });
     };
 
     let mut changed = false;
     if let Some(update) = plan::room_update(&desired, &live) {
-        ctx.ivs.update_room(&live.arn, &update).await.map_err(Error::Update)?;
+        ctx.ivs
+            .update_room(&live.arn, &update)
+            .await
+            .map_err(Error::Update)?;
         tracing::info!(arn = %live.arn, ?update, "Updated room");
-        ctx.publish(room, EventType::Normal, "Updated", "UpdateRoom", format!("Updated IVS room {}", live.arn)).await;
+        ctx.publish(
+            room,
+            EventType::Normal,
+            "Updated",
+            "UpdateRoom",
+            format!("Updated IVS room {}", live.arn),
+        )
+        .await;
         changed = true;
     }
     let tags = plan::tag_changes(&desired.tags, &live.tags);
     if !tags.set.is_empty() {
-        ctx.ivs.tag(&live.arn, &tags.set).await.map_err(Error::Tag)?;
+        ctx.ivs
+            .tag(&live.arn, &tags.set)
+            .await
+            .map_err(Error::Tag)?;
         changed = true;
     }
     if !tags.remove.is_empty() {
-        ctx.ivs.untag(&live.arn, &tags.remove).await.map_err(Error::Tag)?;
+        ctx.ivs
+            .untag(&live.arn, &tags.remove)
+            .await
+            .map_err(Error::Tag)?;
         changed = true;
     }
     if !tags.is_empty() {
@@ -153,7 +219,11 @@ async fn sync(room: &ChatRoom, ctx: &Context, api: &Api<ChatRoom>) -> Result<Out
             None => {
                 return Ok(Outcome {
                     status,
-                    ready: (Status::False, conditions::UPDATING, "IVS room disappeared during update".into()),
+                    ready: (
+                        Status::False,
+                        conditions::UPDATING,
+                        "IVS room disappeared during update".into(),
+                    ),
                     requeue: Duration::from_secs(2),
                 });
             }
@@ -166,15 +236,31 @@ async fn sync(room: &ChatRoom, ctx: &Context, api: &Api<ChatRoom>) -> Result<Out
     let ready = if in_sync {
         (Status::True, conditions::AVAILABLE, String::new())
     } else {
-        (Status::False, conditions::UPDATING, "IVS room does not match the spec yet".into())
+        (
+            Status::False,
+            conditions::UPDATING,
+            "IVS room does not match the spec yet".into(),
+        )
     };
-    let requeue = if in_sync { ctx.settings.resync_period } else { Duration::from_secs(2) };
-    Ok(Outcome { status, ready, requeue })
+    let requeue = if in_sync {
+        ctx.settings.resync_period
+    } else {
+        Duration::from_secs(2)
+    };
+    Ok(Outcome {
+        status,
+        ready,
+        requeue,
+    })
 }
 
 /// Finds the live room: by the ARN in status, or, when status has none, by the operator's
 /// tags, adopting one match and deleting any duplicates an interrupted create left behind.
-async fn observe(room: &ChatRoom, ctx: &Context, desired: &DesiredRoom) -> Result<Option<Room>, Error> {
+async fn observe(
+    room: &ChatRoom,
+    ctx: &Context,
+    desired: &DesiredRoom,
+) -> Result<Option<Room>, Error> {
     if let Some(arn) = room.status.as_ref().and_then(|s| s.arn.as_deref()) {
         let live = ctx.ivs.get_room(arn).await.map_err(Error::Observe)?;
         if live.is_none() {
@@ -184,13 +270,20 @@ async fn observe(room: &ChatRoom, ctx: &Context, desired: &DesiredRoom) -> Resul
     }
 
     let owner = ctx.owner_tags(room);
-    let mut found = ctx.ivs.find_rooms(&desired.name, &owner).await.map_err(Error::Recover)?;
+    let mut found = ctx
+        .ivs
+        .find_rooms(&desired.name, &owner)
+        .await
+        .map_err(Error::Recover)?;
     found.sort();
     let Some((adopted, duplicates)) = found.split_first() else {
         return Ok(None);
     };
     for duplicate in duplicates {
-        ctx.ivs.delete_room(duplicate).await.map_err(Error::Delete)?;
+        ctx.ivs
+            .delete_room(duplicate)
+            .await
+            .map_err(Error::Delete)?;
         tracing::info!(arn = %duplicate, "Deleted duplicate room left by an interrupted create");
     }
     tracing::info!(arn = %adopted, "Found room created earlier for this object");
@@ -199,7 +292,10 @@ async fn observe(room: &ChatRoom, ctx: &Context, desired: &DesiredRoom) -> Resul
 
 /// Resolves the spec's logging-configuration references to ARNs. The inner `Err` carries a
 /// message saying which reference is not usable yet.
-async fn resolve_references(room: &ChatRoom, ctx: &Context) -> Result<Result<Vec<String>, String>, Error> {
+async fn resolve_references(
+    room: &ChatRoom,
+    ctx: &Context,
+) -> Result<Result<Vec<String>, String>, Error> {
     let namespace = room.namespace().ok_or(Error::MissingNamespace)?;
     let api: Api<ChatLoggingConfiguration> = Api::namespaced(ctx.client.clone(), &namespace);
     let mut arns = Vec::new();
@@ -208,14 +304,21 @@ async fn resolve_references(room: &ChatRoom, ctx: &Context) -> Result<Result<Vec
             arns.push(arn.clone());
             continue;
         }
-        let Some(name) = &reference.name else { continue };
-        let config = api.get_opt(name).await.map_err(|source| Error::ReadReference {
-            kind: "ChatLoggingConfiguration",
-            name: name.clone(),
-            source,
-        })?;
+        let Some(name) = &reference.name else {
+            continue;
+        };
+        let config = api
+            .get_opt(name)
+            .await
+            .map_err(|source| Error::ReadReference {
+                kind: "ChatLoggingConfiguration",
+                name: name.clone(),
+                source,
+            })?;
         let Some(config) = config else {
-            return Ok(Err(format!("ChatLoggingConfiguration {name} does not exist")));
+            return Ok(Err(format!(
+                "ChatLoggingConfiguration {name} does not exist"
+            )));
         };
         let status = config.status.unwrap_or_default();
         let ready = conditions::is_true(&status.conditions, conditions::READY);
@@ -227,13 +330,19 @@ async fn resolve_references(room: &ChatRoom, ctx: &Context) -> Result<Result<Vec
     Ok(Ok(arns))
 }
 
-fn desired_room(room: &ChatRoom, ctx: &Context, logging_configuration_arns: Vec<String>) -> DesiredRoom {
+fn desired_room(
+    room: &ChatRoom,
+    ctx: &Context,
+    logging_configuration_arns: Vec<String>,
+) -> DesiredRoom {
     let spec = &room.spec;
     let mut tags = spec.tags.clone();
     tags.extend(ctx.owner_tags(room));
     DesiredRoom {
         name: spec.name.clone().unwrap_or_else(|| default_ivs_name(room)),
-        maximum_message_length: spec.maximum_message_length.unwrap_or(DEFAULT_MAXIMUM_MESSAGE_LENGTH),
+        maximum_message_length: spec
+            .maximum_message_length
+            .unwrap_or(DEFAULT_MAXIMUM_MESSAGE_LENGTH),
         maximum_message_rate_per_second: spec
             .maximum_message_rate_per_second
             .unwrap_or(DEFAULT_MAXIMUM_MESSAGE_RATE_PER_SECOND),
@@ -260,15 +369,35 @@ fn fill_status(status: &mut ChatRoomStatus, live: &Room) {
 /// Deletes the IVS room. Rooms this object may have created without recording them are
 /// found by tag and deleted too. A broken spec never blocks this.
 async fn cleanup(room: &ChatRoom, ctx: &Context) -> Result<Action, Error> {
-    let mut arns: Vec<String> = room.status.as_ref().and_then(|s| s.arn.clone()).into_iter().collect();
+    let mut arns: Vec<String> = room
+        .status
+        .as_ref()
+        .and_then(|s| s.arn.clone())
+        .into_iter()
+        .collect();
     if arns.is_empty() {
-        let name = room.spec.name.clone().unwrap_or_else(|| default_ivs_name(room));
-        arns = ctx.ivs.find_rooms(&name, &ctx.owner_tags(room)).await.map_err(Error::Recover)?;
+        let name = room
+            .spec
+            .name
+            .clone()
+            .unwrap_or_else(|| default_ivs_name(room));
+        arns = ctx
+            .ivs
+            .find_rooms(&name, &ctx.owner_tags(room))
+            .await
+            .map_err(Error::Recover)?;
     }
     for arn in arns {
         ctx.ivs.delete_room(&arn).await.map_err(Error::Delete)?;
         tracing::info!(%arn, "Deleted room");
-        ctx.publish(room, EventType::Normal, "Deleted", "DeleteRoom", format!("Deleted IVS room {arn}")).await;
+        ctx.publish(
+            room,
+            EventType::Normal,
+            "Deleted",
+            "DeleteRoom",
+            format!("Deleted IVS room {arn}"),
+        )
+        .await;
     }
     Ok(Action::await_change())
 }
@@ -278,7 +407,11 @@ fn status_changed(room: &ChatRoom, status: &ChatRoomStatus) -> bool {
 }
 
 /// Writes status by server-side apply, skipping the call when nothing changed.
-async fn write_status(api: &Api<ChatRoom>, room: &ChatRoom, status: ChatRoomStatus) -> Result<(), Error> {
+async fn write_status(
+    api: &Api<ChatRoom>,
+    room: &ChatRoom,
+    status: ChatRoomStatus,
+) -> Result<(), Error> {
     if !status_changed(room, &status) {
         return Ok(());
     }
@@ -287,14 +420,21 @@ async fn write_status(api: &Api<ChatRoom>, room: &ChatRoom, status: ChatRoomStat
         "kind": ChatRoom::kind(&()),
         "status": status,
     });
-    api.patch_status(&room.name_any(), &PatchParams::apply(MANAGER).force(), &Patch::Apply(patch))
-        .await
-        .map_err(Error::PatchStatus)?;
+    api.patch_status(
+        &room.name_any(),
+        &PatchParams::apply(MANAGER).force(),
+        &Patch::Apply(patch),
+    )
+    .await
+    .map_err(Error::PatchStatus)?;
     Ok(())
 }
 
 /// Rooms in the configuration's namespace that name it, to reconcile when it changes.
-pub fn rooms_referencing(store: &Store<ChatRoom>, config: &ChatLoggingConfiguration) -> Vec<ObjectRef<ChatRoom>> {
+pub fn rooms_referencing(
+    store: &Store<ChatRoom>,
+    config: &ChatLoggingConfiguration,
+) -> Vec<ObjectRef<ChatRoom>> {
     let namespace = config.namespace();
     let name = config.name_any();
     store
@@ -302,7 +442,10 @@ pub fn rooms_referencing(store: &Store<ChatRoom>, config: &ChatLoggingConfigurat
         .into_iter()
         .filter(|room| room.namespace() == namespace)
         .filter(|room| {
-            room.spec.logging_configurations.iter().any(|r| r.name.as_deref() == Some(name.as_str()))
+            room.spec
+                .logging_configurations
+                .iter()
+                .any(|r| r.name.as_deref() == Some(name.as_str()))
         })
         .map(|room| ObjectRef::from_obj(room.as_ref()))
         .collect()

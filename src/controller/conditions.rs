@@ -72,7 +72,9 @@ pub fn set(
 
 /// Returns whether condition `type_` is present with status `True`.
 pub fn is_true(conditions: &[Condition], type_: &str) -> bool {
-    conditions.iter().any(|c| c.type_ == type_ && c.status == "True")
+    conditions
+        .iter()
+        .any(|c| c.type_ == type_ && c.status == "True")
 }
 
 #[cfg(test)]
@@ -82,9 +84,23 @@ mod tests {
     #[test]
     fn same_status_keeps_transition_time() {
         let mut conditions = Vec::new();
-        set(&mut conditions, READY, Status::False, CREATING, "creating", Some(1));
+        set(
+            &mut conditions,
+            READY,
+            Status::False,
+            CREATING,
+            "creating",
+            Some(1),
+        );
         let first = conditions[0].last_transition_time.clone();
-        set(&mut conditions, READY, Status::False, UPDATING, "updating", Some(2));
+        set(
+            &mut conditions,
+            READY,
+            Status::False,
+            UPDATING,
+            "updating",
+            Some(2),
+        );
         assert_eq!(conditions.len(), 1);
         assert_eq!(conditions[0].last_transition_time, first);
         assert_eq!(conditions[0].reason, UPDATING);
@@ -102,7 +118,10 @@ mod tests {
             last_transition_time: Time(Timestamp::UNIX_EPOCH),
         }];
         set(&mut conditions, READY, Status::True, AVAILABLE, "ok", None);
-        assert_ne!(conditions[0].last_transition_time, Time(Timestamp::UNIX_EPOCH));
+        assert_ne!(
+            conditions[0].last_transition_time,
+            Time(Timestamp::UNIX_EPOCH)
+        );
         assert!(is_true(&conditions, READY));
     }
 }

@@ -25,7 +25,10 @@ use crate::ivs::{Destination, IvsError, IvsErrorKind, LoggingConfiguration};
 const WAIT: Duration = Duration::from_secs(5);
 
 /// Reconciles one `ChatLoggingConfiguration`.
-pub async fn reconcile(config: Arc<ChatLoggingConfiguration>, ctx: Arc<Context>) -> Result<Action, Error> {
+pub async fn reconcile(
+    config: Arc<ChatLoggingConfiguration>,
+    ctx: Arc<Context>,
+) -> Result<Action, Error> {
     let namespace = config.namespace().ok_or(Error::MissingNamespace)?;
     let api: Api<ChatLoggingConfiguration> = Api::namespaced(ctx.client.clone(), &namespace);
     let key = object_key(config.as_ref());
@@ -57,7 +60,14 @@ async fn apply(
         Ok(outcome) => {
             let mut status = outcome.status;
             let (ready, reason, message) = outcome.ready;
-            conditions::set(&mut status.conditions, conditions::READY, ready, reason, message, generation);
+            conditions::set(
+                &mut status.conditions,
+                conditions::READY,
+                ready,
+                reason,
+                message,
+                generation,
+            );
             conditions::set(
                 &mut status.conditions,
                 conditions::SYNCED,
@@ -71,13 +81,38 @@ async fn apply(
         }
         Err(error) => {
             let mut status = config.status.clone().unwrap_or_default();
-            let ready = if error.is_terminal() { Status::False } else { Status::Unknown };
+            let ready = if error.is_terminal() {
+                Status::False
+            } else {
+                Status::Unknown
+            };
             let message = error.to_string();
-            conditions::set(&mut status.conditions, conditions::READY, ready, error.category(), &message, generation);
-            conditions::set(&mut status.conditions, conditions::SYNCED, Status::False, error.category(), &message, generation);
+            conditions::set(
+                &mut status.conditions,
+                conditions::READY,
+                ready,
+                error.category(),
+                &message,
+                generation,
+            );
+            conditions::set(
+                &mut status.conditions,
+                conditions::SYNCED,
+                Status::False,
+                error.category(),
+                &message,
+                generation,
+            );
             status.observed_generation = generation;
             if config.status.as_ref() != Some(&status) {
-                ctx.publish(config, EventType::Warning, error.category(), "Reconcile", message).await;
+                ctx.publish(
+                    config,
+                    EventType::Warning,
+                    error.category(),
+                    "Reconcile",
+                    message,
+                )
+                .await;
             }
             write_status(api, config, status).await?;
             Err(error)
@@ -96,7 +131,11 @@ async fn sync(
 
     let mut live = observe(config, ctx, &desired).await?;
     if live.is_none() {
-        let arn = ctx.ivs.create_logging_configuration(&desired).await.map_err(Error::Create)?;
+        let arn = ctx
+            .ivs
+            .create_logging_configuration(&desired)
+            .await
+            .map_err(Error::Create)?;
         tracing::info!(%arn, "Created logging configuration");
         ctx.publish(
             config,
@@ -113,15 +152,30 @@ async fn sync(
         status.id = arn.rsplit('/').next().map(str::to_string);
         let mut creating = status.clone();
         let generation = config.metadata.generation;
-        conditions::set(&mut creating.conditions, conditions::READY, Status::False, conditions::CREATING, "IVS logging configuration created", generation);
+        conditions::set(
+            &mut creating.conditions,
+            conditions::READY,
+            Status::False,
+            conditions::CREATING,
+            "IVS logging configuration created",
+            generation,
+        );
         write_status(api, config, creating).await?;
 
-        live = ctx.ivs.get_logging_configuration(&arn).await.map_err(Error::Observe)?;
+        live = ctx
+            .ivs
+            .get_logging_configuration(&arn)
+            .await
+            .map_err(Error::Observe)?;
     }
     let Some(mut live) = live else {
         return Ok(Outcome {
             status,
-            ready: (Status::False, conditions::CREATING, "waiting for IVS to show the new logging configuration".into()),
+            ready: (
+                Status::False,
+                conditions::CREATING,
+                "waiting for IVS to show the new logging configuration".into(),
+            ),
             requeue: Duration::from_secs(2),
         });
     };
@@ -130,19 +184,30 @@ async fn sync(
         "CREATING" | "UPDATING" | "DELETING" => {
             fill_status(&mut status, &live);
             let message = format!("IVS reports state {}", live.state);
-            return Ok(Outcome { status, ready: (Status::False, conditions::CREATING, message), requeue: WAIT });
+            return Ok(Outcome {
+                status,
+                ready: (Status::False, conditions::CREATING, message),
+                requeue: WAIT,
+            });
         }
         "CREATE_FAILED" => {
             fill_status(&mut status, &live);
             let message = "IVS failed to create the logging configuration; check that the destination exists and IVS may write to it, then delete this object and apply it again".to_string();
-            return Ok(Outcome { status, ready: (Status::False, conditions::IVS_FAILED, message), requeue: ctx.settings.resync_period });
+            return Ok(Outcome {
+                status,
+                ready: (Status::False, conditions::IVS_FAILED, message),
+                requeue: ctx.settings.resync_period,
+            });
         }
         _ => {}
     }
 
     let mut changed = false;
     if let Some(update) = plan::logging_configuration_update(&desired, &live) {
-        ctx.ivs.update_logging_configuration(&live.arn, &update).await.map_err(Error::Update)?;
+        ctx.ivs
+            .update_logging_configuration(&live.arn, &update)
+            .await
+            .map_err(Error::Update)?;
         tracing::info!(arn = %live.arn, ?update, "Updated logging configuration");
         ctx.publish(
             config,
@@ -156,20 +221,35 @@ async fn sync(
     }
     let tags = plan::tag_changes(&desired.tags, &live.tags);
     if !tags.set.is_empty() {
-        ctx.ivs.tag(&live.arn, &tags.set).await.map_err(Error::Tag)?;
+        ctx.ivs
+            .tag(&live.arn, &tags.set)
+            .await
+            .map_err(Error::Tag)?;
         changed = true;
     }
     if !tags.remove.is_empty() {
-        ctx.ivs.untag(&live.arn, &tags.remove).await.map_err(Error::Tag)?;
+        ctx.ivs
+            .untag(&live.arn, &tags.remove)
+            .await
+            .map_err(Error::Tag)?;
         changed = true;
     }
     if changed {
-        match ctx.ivs.get_logging_configuration(&live.arn).await.map_err(Error::Observe)? {
+        match ctx
+            .ivs
+            .get_logging_configuration(&live.arn)
+            .await
+            .map_err(Error::Observe)?
+        {
             Some(config) => live = config,
             None => {
                 return Ok(Outcome {
                     status,
-                    ready: (Status::False, conditions::UPDATING, "IVS logging configuration disappeared during update".into()),
+                    ready: (
+                        Status::False,
+                        conditions::UPDATING,
+                        "IVS logging configuration disappeared during update".into(),
+                    ),
                     requeue: Duration::from_secs(2),
                 });
             }
@@ -187,8 +267,15 @@ async fn sync(
             requeue: ctx.settings.resync_period,
         })
     } else {
-        let message = format!("IVS reports state {} and the configuration does not match the spec yet", live.state);
-        Ok(Outcome { status, ready: (Status::False, conditions::UPDATING, message), requeue: WAIT })
+        let message = format!(
+            "IVS reports state {} and the configuration does not match the spec yet",
+            live.state
+        );
+        Ok(Outcome {
+            status,
+            ready: (Status::False, conditions::UPDATING, message),
+            requeue: WAIT,
+        })
     }
 }
 
@@ -198,7 +285,11 @@ async fn observe(
     desired: &DesiredLoggingConfiguration,
 ) -> Result<Option<LoggingConfiguration>, Error> {
     if let Some(arn) = config.status.as_ref().and_then(|s| s.arn.as_deref()) {
-        let live = ctx.ivs.get_logging_configuration(arn).await.map_err(Error::Observe)?;
+        let live = ctx
+            .ivs
+            .get_logging_configuration(arn)
+            .await
+            .map_err(Error::Observe)?;
         if live.is_none() {
             tracing::info!(%arn, "Logging configuration is gone from IVS; creating it again");
         }
@@ -206,17 +297,27 @@ async fn observe(
     }
 
     let owner = ctx.owner_tags(config);
-    let mut found = ctx.ivs.find_logging_configurations(&desired.name, &owner).await.map_err(Error::Recover)?;
+    let mut found = ctx
+        .ivs
+        .find_logging_configurations(&desired.name, &owner)
+        .await
+        .map_err(Error::Recover)?;
     found.sort();
     let Some((adopted, duplicates)) = found.split_first() else {
         return Ok(None);
     };
     for duplicate in duplicates {
-        ctx.ivs.delete_logging_configuration(duplicate).await.map_err(Error::Delete)?;
+        ctx.ivs
+            .delete_logging_configuration(duplicate)
+            .await
+            .map_err(Error::Delete)?;
         tracing::info!(arn = %duplicate, "Deleted duplicate logging configuration left by an interrupted create");
     }
     tracing::info!(arn = %adopted, "Found logging configuration created earlier for this object");
-    ctx.ivs.get_logging_configuration(adopted).await.map_err(Error::Observe)
+    ctx.ivs
+        .get_logging_configuration(adopted)
+        .await
+        .map_err(Error::Observe)
 }
 
 fn desired_configuration(
@@ -227,7 +328,10 @@ fn desired_configuration(
     let mut tags = spec.tags.clone();
     tags.extend(ctx.owner_tags(config));
     Ok(DesiredLoggingConfiguration {
-        name: spec.name.clone().unwrap_or_else(|| default_ivs_name(config)),
+        name: spec
+            .name
+            .clone()
+            .unwrap_or_else(|| default_ivs_name(config)),
         destination: destination(&spec.destination_configuration)?,
         tags,
     })
@@ -237,15 +341,21 @@ fn desired_configuration(
 /// existed may hold none, which is reported instead of guessed.
 fn destination(spec: &DestinationConfiguration) -> Result<Destination, Error> {
     match (&spec.s3, &spec.cloud_watch_logs, &spec.firehose) {
-        (Some(s3), None, None) => Ok(Destination::S3 { bucket_name: s3.bucket_name.clone() }),
-        (None, Some(logs), None) => Ok(Destination::CloudWatchLogs { log_group_name: logs.log_group_name.clone() }),
+        (Some(s3), None, None) => Ok(Destination::S3 {
+            bucket_name: s3.bucket_name.clone(),
+        }),
+        (None, Some(logs), None) => Ok(Destination::CloudWatchLogs {
+            log_group_name: logs.log_group_name.clone(),
+        }),
         (None, None, Some(firehose)) => Ok(Destination::Firehose {
             delivery_stream_name: firehose.delivery_stream_name.clone(),
         }),
         _ => Err(Error::Create(IvsError {
             operation: "CreateLoggingConfiguration",
             kind: IvsErrorKind::Validation,
-            message: "destinationConfiguration must set exactly one of s3, cloudWatchLogs or firehose".into(),
+            message:
+                "destinationConfiguration must set exactly one of s3, cloudWatchLogs or firehose"
+                    .into(),
         })),
     }
 }
@@ -262,13 +372,29 @@ fn fill_status(status: &mut ChatLoggingConfigurationStatus, live: &LoggingConfig
 /// Deletes the IVS logging configuration. IVS refuses while a room still uses it; that error
 /// is retried with backoff, so the object goes away once the last room lets go.
 async fn cleanup(config: &ChatLoggingConfiguration, ctx: &Context) -> Result<Action, Error> {
-    let mut arns: Vec<String> = config.status.as_ref().and_then(|s| s.arn.clone()).into_iter().collect();
+    let mut arns: Vec<String> = config
+        .status
+        .as_ref()
+        .and_then(|s| s.arn.clone())
+        .into_iter()
+        .collect();
     if arns.is_empty() {
-        let name = config.spec.name.clone().unwrap_or_else(|| default_ivs_name(config));
-        arns = ctx.ivs.find_logging_configurations(&name, &ctx.owner_tags(config)).await.map_err(Error::Recover)?;
+        let name = config
+            .spec
+            .name
+            .clone()
+            .unwrap_or_else(|| default_ivs_name(config));
+        arns = ctx
+            .ivs
+            .find_logging_configurations(&name, &ctx.owner_tags(config))
+            .await
+            .map_err(Error::Recover)?;
     }
     for arn in arns {
-        ctx.ivs.delete_logging_configuration(&arn).await.map_err(Error::Delete)?;
+        ctx.ivs
+            .delete_logging_configuration(&arn)
+            .await
+            .map_err(Error::Delete)?;
         tracing::info!(%arn, "Deleted logging configuration");
         ctx.publish(
             config,
@@ -295,8 +421,12 @@ async fn write_status(
         "kind": ChatLoggingConfiguration::kind(&()),
         "status": status,
     });
-    api.patch_status(&config.name_any(), &PatchParams::apply(MANAGER).force(), &Patch::Apply(patch))
-        .await
-        .map_err(Error::PatchStatus)?;
+    api.patch_status(
+        &config.name_any(),
+        &PatchParams::apply(MANAGER).force(),
+        &Patch::Apply(patch),
+    )
+    .await
+    .map_err(Error::PatchStatus)?;
     Ok(())
 }

@@ -62,8 +62,14 @@ impl Context {
         let meta = obj.meta();
         BTreeMap::from([
             (format!("{PREFIX}cluster"), self.settings.cluster_id.clone()),
-            (format!("{PREFIX}namespace"), meta.namespace.clone().unwrap_or_default()),
-            (format!("{PREFIX}name"), meta.name.clone().unwrap_or_default()),
+            (
+                format!("{PREFIX}namespace"),
+                meta.namespace.clone().unwrap_or_default(),
+            ),
+            (
+                format!("{PREFIX}name"),
+                meta.name.clone().unwrap_or_default(),
+            ),
             (format!("{PREFIX}uid"), meta.uid.clone().unwrap_or_default()),
         ])
     }
@@ -121,7 +127,10 @@ pub fn default_ivs_name<K: Resource>(obj: &K) -> String {
         meta.namespace.as_deref().unwrap_or_default(),
         meta.name.as_deref().unwrap_or_default()
     );
-    raw.chars().map(|c| if c == '.' { '-' } else { c }).take(128).collect()
+    raw.chars()
+        .map(|c| if c == '.' { '-' } else { c })
+        .take(128)
+        .collect()
 }
 
 fn truncate(mut text: String, max: usize) -> String {
@@ -136,12 +145,21 @@ fn truncate(mut text: String, max: usize) -> String {
 }
 
 fn object_key<K: Resource<DynamicType = ()>>(obj: &K) -> String {
-    format!("{}/{}/{}", K::kind(&()), obj.namespace().unwrap_or_default(), obj.name_any())
+    format!(
+        "{}/{}/{}",
+        K::kind(&()),
+        obj.namespace().unwrap_or_default(),
+        obj.name_any()
+    )
 }
 
 /// Requeue policy shared by both kinds: terminal errors wait for a spec change, others back
 /// off exponentially per object.
-fn error_policy<K: Resource<DynamicType = ()>>(obj: Arc<K>, error: &Error, ctx: Arc<Context>) -> Action {
+fn error_policy<K: Resource<DynamicType = ()>>(
+    obj: Arc<K>,
+    error: &Error,
+    ctx: Arc<Context>,
+) -> Action {
     if error.is_terminal() {
         tracing::warn!(error = %error, category = error.category(), "Reconcile failed; waiting for a spec change");
         return Action::await_change();
@@ -166,8 +184,14 @@ pub async fn run(client: Client, ivs: IvsClient, settings: Settings) -> anyhow::
     let rooms: Api<ChatRoom> = api(&client, settings.namespace.as_deref());
     let logging: Api<ChatLoggingConfiguration> = api(&client, settings.namespace.as_deref());
     for (kind, check) in [
-        ("chatrooms", rooms.list(&Default::default()).await.map(|_| ())),
-        ("chatloggingconfigurations", logging.list(&Default::default()).await.map(|_| ())),
+        (
+            "chatrooms",
+            rooms.list(&Default::default()).await.map(|_| ()),
+        ),
+        (
+            "chatloggingconfigurations",
+            logging.list(&Default::default()).await.map(|_| ()),
+        ),
     ] {
         check.map_err(|e| {
             anyhow::anyhow!(
@@ -177,7 +201,10 @@ pub async fn run(client: Client, ivs: IvsClient, settings: Settings) -> anyhow::
         })?;
     }
 
-    let reporter = Reporter { controller: MANAGER.into(), instance: std::env::var("POD_NAME").ok() };
+    let reporter = Reporter {
+        controller: MANAGER.into(),
+        instance: std::env::var("POD_NAME").ok(),
+    };
     let ctx = Arc::new(Context {
         client: client.clone(),
         ivs,

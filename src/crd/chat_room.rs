@@ -123,7 +123,9 @@ pub struct LoggingConfigurationReference {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(
         length(min = 1, max = 128),
-        regex(pattern = r"^arn:aws:ivschat:[a-z0-9-]+:[0-9]+:logging-configuration/[a-zA-Z0-9-]+$")
+        regex(
+            pattern = r"^arn:aws:ivschat:[a-z0-9-]+:[0-9]+:logging-configuration/[a-zA-Z0-9-]+$"
+        )
     )]
     pub arn: Option<String>,
 }

@@ -14,7 +14,9 @@ use aws_smithy_types::date_time::Format;
 
 use super::error::IvsError;
 use super::model::{Destination, Handler, LoggingConfiguration, Room, owner_tags_match};
-use super::plan::{DesiredLoggingConfiguration, DesiredRoom, LoggingConfigurationUpdate, RoomUpdate};
+use super::plan::{
+    DesiredLoggingConfiguration, DesiredRoom, LoggingConfigurationUpdate, RoomUpdate,
+};
 
 /// Where and how to reach IVS Chat, on top of the standard AWS configuration chain.
 #[derive(Clone, Debug, Default)]
@@ -43,7 +45,9 @@ impl IvsClient {
             loader = loader.endpoint_url(url);
         }
         let config = loader.load().await;
-        Self { client: Client::new(&config) }
+        Self {
+            client: Client::new(&config),
+        }
     }
 
     /// Wraps an SDK client built elsewhere.
@@ -64,9 +68,13 @@ impl IvsClient {
                 id: out.id.unwrap_or_default(),
                 name: out.name.unwrap_or_default(),
                 maximum_message_length: out.maximum_message_length.unwrap_or_default(),
-                maximum_message_rate_per_second: out.maximum_message_rate_per_second.unwrap_or_default(),
+                maximum_message_rate_per_second: out
+                    .maximum_message_rate_per_second
+                    .unwrap_or_default(),
                 handler: handler_from_sdk(out.message_review_handler),
-                logging_configuration_arns: out.logging_configuration_identifiers.unwrap_or_default(),
+                logging_configuration_arns: out
+                    .logging_configuration_identifiers
+                    .unwrap_or_default(),
                 tags: sorted(out.tags),
                 create_time: out.create_time.as_ref().map(timestamp),
                 update_time: out.update_time.as_ref().map(timestamp),
@@ -160,13 +168,22 @@ impl IvsClient {
         &self,
         arn: &str,
     ) -> Result<Option<LoggingConfiguration>, IvsError> {
-        match self.client.get_logging_configuration().identifier(arn).send().await {
+        match self
+            .client
+            .get_logging_configuration()
+            .identifier(arn)
+            .send()
+            .await
+        {
             Ok(out) => Ok(Some(LoggingConfiguration {
                 arn: out.arn.unwrap_or_default(),
                 id: out.id.unwrap_or_default(),
                 name: out.name.unwrap_or_default(),
                 destination: destination_from_sdk(out.destination_configuration)?,
-                state: out.state.map(|s| s.as_str().to_string()).unwrap_or_default(),
+                state: out
+                    .state
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
                 tags: sorted(out.tags),
                 create_time: out.create_time.as_ref().map(timestamp),
                 update_time: out.update_time.as_ref().map(timestamp),
@@ -201,7 +218,11 @@ impl IvsClient {
         arn: &str,
         update: &LoggingConfigurationUpdate,
     ) -> Result<(), IvsError> {
-        let destination = update.destination.as_ref().map(destination_to_sdk).transpose()?;
+        let destination = update
+            .destination
+            .as_ref()
+            .map(destination_to_sdk)
+            .transpose()?;
         self.client
             .update_logging_configuration()
             .identifier(arn)
@@ -215,10 +236,17 @@ impl IvsClient {
 
     /// Deletes a logging configuration; one that is already gone counts as deleted.
     pub async fn delete_logging_configuration(&self, arn: &str) -> Result<(), IvsError> {
-        match self.client.delete_logging_configuration().identifier(arn).send().await {
+        match self
+            .client
+            .delete_logging_configuration()
+            .identifier(arn)
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(err) => {
-                not_found_as_none::<()>(IvsError::from_sdk("DeleteLoggingConfiguration", err)).map(|_| ())
+                not_found_as_none::<()>(IvsError::from_sdk("DeleteLoggingConfiguration", err))
+                    .map(|_| ())
             }
         }
     }
@@ -282,7 +310,11 @@ fn no_retries() -> aws_sdk_ivschat::config::Builder {
 }
 
 fn not_found_as_none<T>(err: IvsError) -> Result<Option<T>, IvsError> {
-    if err.is_not_found() { Ok(None) } else { Err(err) }
+    if err.is_not_found() {
+        Ok(None)
+    } else {
+        Err(err)
+    }
 }
 
 fn timestamp(time: &DateTime) -> String {
@@ -302,7 +334,10 @@ fn handler_from_sdk(handler: Option<MessageReviewHandler>) -> Option<Handler> {
     let handler = handler?;
     let uri = handler.uri.filter(|uri| !uri.is_empty())?;
     let fallback_result = handler.fallback_result.map(|f| f.as_str().to_string());
-    Some(Handler { uri, fallback_result: fallback_result.unwrap_or_else(|| "ALLOW".into()) })
+    Some(Handler {
+        uri,
+        fallback_result: fallback_result.unwrap_or_else(|| "ALLOW".into()),
+    })
 }
 
 fn handler_to_sdk(handler: &Handler) -> MessageReviewHandler {
@@ -321,10 +356,12 @@ fn destination_from_sdk(
         message: "IVS returned a destination this operator does not know".into(),
     };
     match destination.ok_or_else(unknown)? {
-        DestinationConfiguration::S3(s3) => Ok(Destination::S3 { bucket_name: s3.bucket_name }),
-        DestinationConfiguration::CloudWatchLogs(logs) => {
-            Ok(Destination::CloudWatchLogs { log_group_name: logs.log_group_name })
-        }
+        DestinationConfiguration::S3(s3) => Ok(Destination::S3 {
+            bucket_name: s3.bucket_name,
+        }),
+        DestinationConfiguration::CloudWatchLogs(logs) => Ok(Destination::CloudWatchLogs {
+            log_group_name: logs.log_group_name,
+        }),
         DestinationConfiguration::Firehose(firehose) => Ok(Destination::Firehose {
             delivery_stream_name: firehose.delivery_stream_name,
         }),
@@ -340,7 +377,10 @@ fn destination_to_sdk(destination: &Destination) -> Result<DestinationConfigurat
     };
     Ok(match destination {
         Destination::S3 { bucket_name } => DestinationConfiguration::S3(
-            S3DestinationConfiguration::builder().bucket_name(bucket_name).build().map_err(invalid)?,
+            S3DestinationConfiguration::builder()
+                .bucket_name(bucket_name)
+                .build()
+                .map_err(invalid)?,
         ),
         Destination::CloudWatchLogs { log_group_name } => DestinationConfiguration::CloudWatchLogs(
             CloudWatchLogsDestinationConfiguration::builder()
@@ -348,7 +388,9 @@ fn destination_to_sdk(destination: &Destination) -> Result<DestinationConfigurat
                 .build()
                 .map_err(invalid)?,
         ),
-        Destination::Firehose { delivery_stream_name } => DestinationConfiguration::Firehose(
+        Destination::Firehose {
+            delivery_stream_name,
+        } => DestinationConfiguration::Firehose(
             FirehoseDestinationConfiguration::builder()
                 .delivery_stream_name(delivery_stream_name)
                 .build()

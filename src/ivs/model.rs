@@ -53,5 +53,7 @@ pub struct LoggingConfiguration {
 
 /// Reports whether `tags` contain every entry of `owner`, the operator's identity tags.
 pub fn owner_tags_match(tags: &BTreeMap<String, String>, owner: &BTreeMap<String, String>) -> bool {
-    owner.iter().all(|(key, value)| tags.get(key) == Some(value))
+    owner
+        .iter()
+        .all(|(key, value)| tags.get(key) == Some(value))
 }

@@ -65,7 +65,10 @@ pub fn room_update(desired: &DesiredRoom, live: &Room) -> Option<RoomUpdate> {
     if desired.handler != live.handler {
         update.handler = Some(desired.handler.clone());
     }
-    if !same_set(&desired.logging_configuration_arns, &live.logging_configuration_arns) {
+    if !same_set(
+        &desired.logging_configuration_arns,
+        &live.logging_configuration_arns,
+    ) {
         update.logging_configuration_arns = Some(desired.logging_configuration_arns.clone());
     }
     (update != RoomUpdate::default()).then_some(update)
@@ -103,7 +106,10 @@ pub fn logging_configuration_update(
 }
 
 /// Plans the tag calls that make `live` equal to `desired`, leaving `aws:` keys alone.
-pub fn tag_changes(desired: &BTreeMap<String, String>, live: &BTreeMap<String, String>) -> TagChanges {
+pub fn tag_changes(
+    desired: &BTreeMap<String, String>,
+    live: &BTreeMap<String, String>,
+) -> TagChanges {
     let set = desired
         .iter()
         .filter(|(key, value)| live.get(*key) != Some(*value))
@@ -126,7 +132,10 @@ mod tests {
     use super::*;
 
     fn tags(entries: &[(&str, &str)]) -> BTreeMap<String, String> {
-        entries.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        entries
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn live_room() -> Room {
@@ -184,7 +193,10 @@ mod tests {
         let mut desired = desired_room();
         desired.logging_configuration_arns = vec!["arn:b".into()];
         let update = room_update(&desired, &live_room()).expect("an update");
-        assert_eq!(update.logging_configuration_arns, Some(vec!["arn:b".to_string()]));
+        assert_eq!(
+            update.logging_configuration_arns,
+            Some(vec!["arn:b".to_string()])
+        );
     }
 
     #[test]
@@ -207,7 +219,10 @@ mod tests {
         let mut live = live_room();
         live.handler = Some(handler.clone());
         let mut desired = desired_room();
-        desired.handler = Some(Handler { fallback_result: "DENY".into(), ..handler });
+        desired.handler = Some(Handler {
+            fallback_result: "DENY".into(),
+            ..handler
+        });
         let update = room_update(&desired, &live).expect("an update");
         assert_eq!(update.handler, Some(desired.handler.clone()));
     }
@@ -223,7 +238,11 @@ mod tests {
     fn tag_changes_remove_extra_keys_but_not_aws_keys() {
         let changes = tag_changes(
             &tags(&[("a", "1")]),
-            &tags(&[("a", "1"), ("old", "x"), ("aws:cloudformation:stack-name", "s")]),
+            &tags(&[
+                ("a", "1"),
+                ("old", "x"),
+                ("aws:cloudformation:stack-name", "s"),
+            ]),
         );
         assert!(changes.set.is_empty());
         assert_eq!(changes.remove, vec!["old".to_string()]);
@@ -240,7 +259,9 @@ mod tests {
             arn: "arn".into(),
             id: "id".into(),
             name: "logs".into(),
-            destination: Destination::S3 { bucket_name: "old-bucket".into() },
+            destination: Destination::S3 {
+                bucket_name: "old-bucket".into(),
+            },
             state: "ACTIVE".into(),
             tags: BTreeMap::new(),
             create_time: None,
@@ -248,7 +269,9 @@ mod tests {
         };
         let desired = DesiredLoggingConfiguration {
             name: "logs".into(),
-            destination: Destination::CloudWatchLogs { log_group_name: "group".into() },
+            destination: Destination::CloudWatchLogs {
+                log_group_name: "group".into(),
+            },
             tags: BTreeMap::new(),
         };
         let update = logging_configuration_update(&desired, &live).expect("an update");

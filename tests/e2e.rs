@@ -1,0 +1,407 @@
+//! End-to-end tests: the operator process against the real kube-apiserver started by
+//! `make test` and a local IVS Chat service, driven with kubectl as a user would.
+
+mod support;
+
+use std::time::Duration;
+
+use ivschat_operator::crd::{ChatLoggingConfiguration, ChatRoom};
+use support::{TestEnv, condition_true, repo_path};
+
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn is_ready(room: &ChatRoom) -> bool {
+    room.status
+        .as_ref()
+        .is_some_and(|s| condition_true(&s.conditions, "Ready"))
+}
+
+fn config_is_ready(config: &ChatLoggingConfiguration) -> bool {
+    config
+        .status
+        .as_ref()
+        .is_some_and(|s| condition_true(&s.conditions, "Ready"))
+}
+
+fn room_manifest(name: &str, extra_spec: &str) -> String {
+    format!(
+        "apiVersion: ivschat.operators.dev/v1alpha1\nkind: ChatRoom\nmetadata:\n  name: {name}\nspec:\n{extra_spec}"
+    )
+}
+
+async fn ready_room(env: &TestEnv, name: &str, spec: &str) -> ChatRoom {
+    let (ok, stderr) = env.apply_text(&room_manifest(name, spec)).await;
+    assert!(ok, "kubectl apply failed: {stderr}");
+    env.wait_for::<ChatRoom, _>(name, READY_TIMEOUT, "Ready", is_ready)
+        .await
+}
+
+fn arn_of(room: &ChatRoom) -> String {
+    room.status
+        .as_ref()
+        .and_then(|s| s.arn.clone())
+        .expect("a Ready room has an ARN in status")
+}
+
+#[tokio::test]
+async fn examples_become_ready_and_match_ivs() {
+    let env = TestEnv::start("examples").await;
+    env.apply(&repo_path("examples/logging-configuration.yaml"))
+        .await;
+    env.apply(&repo_path("examples/chat-room.yaml")).await;
+
+    let config = env
+        .wait_for::<ChatLoggingConfiguration, _>(
+            "test-logging-config",
+            READY_TIMEOUT,
+            "Ready",
+            config_is_ready,
+        )
+        .await;
+    let room = env
+        .wait_for::<ChatRoom, _>("test-room-1", READY_TIMEOUT, "Ready", is_ready)
+        .await;
+    let config_arn = config
+        .status
+        .as_ref()
+        .and_then(|s| s.arn.clone())
+        .expect("config ARN in status");
+    let room_arn = arn_of(&room);
+    assert!(
+        room_arn.starts_with("arn:aws:ivschat:us-east-1:123456789012:room/"),
+        "{room_arn}"
+    );
+
+    let ivs = env.emulator.client();
+    let live = ivs
+        .get_room()
+        .identifier(&room_arn)
+        .send()
+        .await
+        .expect("IVS has the room");
+    assert_eq!(live.name(), Some("test-room-1"));
+    assert_eq!(live.maximum_message_length(), Some(256));
+    assert_eq!(live.maximum_message_rate_per_second(), Some(5));
+    assert_eq!(
+        live.logging_configuration_identifiers(),
+        [config_arn.clone()]
+    );
+    let tags = live.tags().expect("room has tags");
+    assert_eq!(tags.get("key1").map(String::as_str), Some("value1"));
+    assert_eq!(tags.get("key2").map(String::as_str), Some("value2"));
+    assert_eq!(
+        tags.get("ivschat.operators.dev/namespace")
+            .map(String::as_str),
+        Some(env.namespace.as_str())
+    );
+
+    let live_config = ivs
+        .get_logging_configuration()
+        .identifier(&config_arn)
+        .send()
+        .await
+        .expect("IVS has the config");
+    assert_eq!(live_config.name(), Some("test-logging-config"));
+    assert_eq!(live_config.state().map(|s| s.as_str()), Some("ACTIVE"));
+    let destination = live_config
+        .destination_configuration()
+        .expect("config has a destination");
+    let bucket = destination
+        .as_s3()
+        .expect("destination is S3")
+        .bucket_name();
+    assert_eq!(bucket, "demo-logging-bucket");
+    assert_eq!(
+        config.status.as_ref().and_then(|s| s.state.as_deref()),
+        Some("ACTIVE")
+    );
+
+    env.apply(&repo_path("examples/update/chat-room.yaml"))
+        .await;
+    let renamed = env
+        .wait_for::<ChatRoom, _>("test-room-1", READY_TIMEOUT, "renamed", |room| {
+            is_ready(room)
+                && room.status.as_ref().and_then(|s| s.name.as_deref()) == Some("chat-room-a")
+        })
+        .await;
+    assert_eq!(
+        arn_of(&renamed),
+        room_arn,
+        "an update keeps the same IVS room"
+    );
+    let live = ivs
+        .get_room()
+        .identifier(&room_arn)
+        .send()
+        .await
+        .expect("IVS has the room");
+    assert_eq!(live.name(), Some("chat-room-a"));
+    let tags = live.tags().expect("room has tags");
+    assert_eq!(tags.get("team").map(String::as_str), Some("chat"));
+    assert_eq!(
+        tags.get("key2"),
+        None,
+        "a tag removed from the spec is removed from IVS"
+    );
+}
+
+#[tokio::test]
+async fn message_length_change_sends_one_update_room() {
+    let env = TestEnv::start("length").await;
+    let room = ready_room(&env, "lobby", "  maximumMessageLength: 100\n").await;
+    let arn = arn_of(&room);
+    let updates_before = env.emulator.calls("UpdateRoom").await;
+
+    let (ok, stderr) = env
+        .apply_text(&room_manifest("lobby", "  maximumMessageLength: 300\n"))
+        .await;
+    assert!(ok, "kubectl apply failed: {stderr}");
+    env.wait_for::<ChatRoom, _>("lobby", READY_TIMEOUT, "updated", |room| {
+        is_ready(room) && room.status.as_ref().and_then(|s| s.maximum_message_length) == Some(300)
+    })
+    .await;
+
+    let live = env
+        .emulator
+        .client()
+        .get_room()
+        .identifier(&arn)
+        .send()
+        .await
+        .expect("IVS has the room");
+    assert_eq!(live.maximum_message_length(), Some(300));
+    assert_eq!(env.emulator.calls("UpdateRoom").await, updates_before + 1);
+
+    // Two resync periods later the room is still converged, so no further write happens.
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    assert_eq!(env.emulator.calls("UpdateRoom").await, updates_before + 1);
+    assert_eq!(env.emulator.calls("CreateRoom").await, 1);
+}
+
+#[tokio::test]
+async fn tags_follow_the_spec() {
+    let env = TestEnv::start("tags").await;
+    let room = ready_room(&env, "tagged", "  tags:\n    a: \"1\"\n").await;
+    let arn = arn_of(&room);
+    let ivs = env.emulator.client();
+    let live_tags =
+        |out: aws_sdk_ivschat::operation::list_tags_for_resource::ListTagsForResourceOutput| {
+            out.tags().clone()
+        };
+
+    let (ok, stderr) = env
+        .apply_text(&room_manifest(
+            "tagged",
+            "  tags:\n    a: \"1\"\n    b: \"2\"\n",
+        ))
+        .await;
+    assert!(ok, "kubectl apply failed: {stderr}");
+    let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
+    loop {
+        let tags = live_tags(
+            ivs.list_tags_for_resource()
+                .resource_arn(&arn)
+                .send()
+                .await
+                .expect("tags"),
+        );
+        if tags.get("b").map(String::as_str) == Some("2") {
+            assert_eq!(tags.get("a").map(String::as_str), Some("1"));
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "tag b never reached IVS: {tags:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
+    let (ok, stderr) = env
+        .apply_text(&room_manifest("tagged", "  tags:\n    b: \"2\"\n"))
+        .await;
+    assert!(ok, "kubectl apply failed: {stderr}");
+    let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
+    loop {
+        let tags = live_tags(
+            ivs.list_tags_for_resource()
+                .resource_arn(&arn)
+                .send()
+                .await
+                .expect("tags"),
+        );
+        if !tags.contains_key("a") {
+            assert_eq!(tags.get("b").map(String::as_str), Some("2"));
+            assert!(
+                tags.contains_key("ivschat.operators.dev/uid"),
+                "the operator keeps its own tags"
+            );
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "tag a was never removed from IVS: {tags:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test]
+async fn deleting_room_deletes_ivs_room() {
+    let env = TestEnv::start("delete").await;
+    let room = ready_room(&env, "doomed", "  maximumMessageRatePerSecond: 20\n").await;
+    let arn = arn_of(&room);
+
+    let (ok, _, stderr) = env
+        .kubectl(&["delete", "chatroom", "doomed", "--wait=false"])
+        .await;
+    assert!(ok, "kubectl delete failed: {stderr}");
+    env.wait_gone::<ChatRoom>("doomed", READY_TIMEOUT).await;
+
+    let err = env
+        .emulator
+        .client()
+        .get_room()
+        .identifier(&arn)
+        .send()
+        .await
+        .expect_err("room is gone from IVS");
+    assert!(err.into_service_error().is_resource_not_found_exception());
+}
+
+#[tokio::test]
+async fn room_deleted_out_of_band_is_recreated() {
+    let env = TestEnv::start("recreate").await;
+    let room = ready_room(&env, "phoenix", "  maximumMessageLength: 42\n").await;
+    let old_arn = arn_of(&room);
+    env.emulator
+        .client()
+        .delete_room()
+        .identifier(&old_arn)
+        .send()
+        .await
+        .expect("out-of-band delete");
+
+    let recreated = env
+        .wait_for::<ChatRoom, _>("phoenix", READY_TIMEOUT, "recreated", |room| {
+            is_ready(room)
+                && room.status.as_ref().and_then(|s| s.arn.as_deref()) != Some(old_arn.as_str())
+        })
+        .await;
+    let live = env
+        .emulator
+        .client()
+        .get_room()
+        .identifier(arn_of(&recreated))
+        .send()
+        .await
+        .expect("IVS has the new room");
+    assert_eq!(live.maximum_message_length(), Some(42));
+}
+
+#[tokio::test]
+async fn room_waits_for_referenced_logging_configuration() {
+    let env = TestEnv::start("reference").await;
+    let (ok, stderr) = env
+        .apply_text(&room_manifest(
+            "waiting",
+            "  loggingConfigurations:\n    - name: later\n",
+        ))
+        .await;
+    assert!(ok, "kubectl apply failed: {stderr}");
+    let waiting = env
+        .wait_for::<ChatRoom, _>(
+            "waiting",
+            READY_TIMEOUT,
+            "waiting on its reference",
+            |room| {
+                room.status.as_ref().is_some_and(|s| {
+                    s.conditions
+                        .iter()
+                        .any(|c| c.type_ == "Ready" && c.reason == "ReferenceNotReady")
+                })
+            },
+        )
+        .await;
+    assert!(
+        waiting
+            .status
+            .as_ref()
+            .and_then(|s| s.arn.clone())
+            .is_none(),
+        "no room before the reference resolves"
+    );
+    assert_eq!(env.emulator.calls("CreateRoom").await, 0);
+
+    let (ok, stderr) = env
+        .apply_text(
+            "apiVersion: ivschat.operators.dev/v1alpha1\nkind: ChatLoggingConfiguration\nmetadata:\n  name: later\nspec:\n  destinationConfiguration:\n    cloudWatchLogs:\n      logGroupName: /ivs/chat\n",
+        )
+        .await;
+    assert!(ok, "kubectl apply failed: {stderr}");
+    let config = env
+        .wait_for::<ChatLoggingConfiguration, _>("later", READY_TIMEOUT, "Ready", config_is_ready)
+        .await;
+    let room = env
+        .wait_for::<ChatRoom, _>("waiting", READY_TIMEOUT, "Ready", is_ready)
+        .await;
+    let config_arn = config.status.and_then(|s| s.arn).expect("config ARN");
+    assert_eq!(
+        room.status.map(|s| s.logging_configuration_arns),
+        Some(vec![config_arn])
+    );
+}
+
+/// Each case is a spec fragment the API server must reject, and a phrase its message contains.
+#[tokio::test]
+async fn invalid_specs_are_rejected_at_apply() {
+    let env = TestEnv::start("invalid").await;
+    let cases = [
+        ("  maximumMessageLength: 501\n", "maximumMessageLength"),
+        ("  maximumMessageLength: 0\n", "maximumMessageLength"),
+        (
+            "  maximumMessageRatePerSecond: 101\n",
+            "maximumMessageRatePerSecond",
+        ),
+        ("  name: \"has spaces\"\n", "spec.name"),
+        ("  tags:\n    \"aws:reserved\": x\n", "reserved for AWS"),
+        (
+            "  messageReviewHandler:\n    uri: not-a-lambda\n",
+            "messageReviewHandler.uri",
+        ),
+        (
+            "  messageReviewHandler:\n    uri: arn:aws:lambda:us-east-1:123456789012:function:f\n    fallbackResult: MAYBE\n",
+            "fallbackResult",
+        ),
+        (
+            "  loggingConfigurations:\n    - name: a\n    - name: b\n    - name: c\n    - name: d\n",
+            "loggingConfigurations",
+        ),
+        (
+            "  loggingConfigurations:\n    - name: a\n      arn: arn:aws:ivschat:us-east-1:123456789012:logging-configuration/abcdefABCDEF\n",
+            "exactly one of name or arn",
+        ),
+    ];
+    for (spec, phrase) in cases {
+        let (ok, stderr) = env.apply_text(&room_manifest("bad", spec)).await;
+        assert!(!ok, "kubectl apply accepted an invalid spec:\n{spec}");
+        assert!(
+            stderr.contains(phrase),
+            "rejection of\n{spec}should mention {phrase:?}: {stderr}"
+        );
+    }
+
+    let two_destinations = "apiVersion: ivschat.operators.dev/v1alpha1\nkind: ChatLoggingConfiguration\nmetadata:\n  name: bad\nspec:\n  destinationConfiguration:\n    s3:\n      bucketName: my-bucket\n    firehose:\n      deliveryStreamName: stream\n";
+    let (ok, stderr) = env.apply_text(two_destinations).await;
+    assert!(!ok, "kubectl apply accepted two destinations");
+    assert!(
+        stderr.contains("exactly one of s3, cloudWatchLogs or firehose"),
+        "{stderr}"
+    );
+
+    let rooms = env
+        .api::<ChatRoom>()
+        .list(&Default::default())
+        .await
+        .expect("rooms can be listed");
+    assert!(rooms.items.is_empty(), "no invalid room was stored");
+}
