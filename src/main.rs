@@ -68,7 +68,10 @@ async fn main() -> anyhow::Result<()> {
 
     // The Kubernetes and AWS clients share rustls; choosing the provider once here stops
     // rustls from panicking when more than one provider is compiled in.
-    if rustls::crypto::aws_lc_rs::default_provider().install_default().is_err() {
+    if rustls::crypto::aws_lc_rs::default_provider()
+        .install_default()
+        .is_err()
+    {
         anyhow::bail!("failed to install the TLS crypto provider");
     }
 

@@ -19,21 +19,31 @@ impl CallCounts {
     /// Counts one request for `operation`.
     pub fn record(&self, operation: &'static str) {
         // A poisoned lock only means another request panicked mid-count; the map stays valid.
-        let mut counts = self.counts.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut counts = self
+            .counts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         *counts.entry(operation).or_insert(0) += 1;
     }
 
     /// Copies the current counts.
     pub fn snapshot(&self) -> BTreeMap<&'static str, u64> {
-        self.counts.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+        self.counts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 }
 
 /// Builds the admin router.
 pub fn router(calls: Arc<CallCounts>) -> Router {
-    Router::new().route("/calls", get(list_calls)).with_state(calls)
+    Router::new()
+        .route("/calls", get(list_calls))
+        .with_state(calls)
 }
 
-async fn list_calls(State(calls): State<Arc<CallCounts>>) -> axum::Json<BTreeMap<&'static str, u64>> {
+async fn list_calls(
+    State(calls): State<Arc<CallCounts>>,
+) -> axum::Json<BTreeMap<&'static str, u64>> {
     axum::Json(calls.snapshot())
 }
