@@ -84,7 +84,7 @@ async fn examples_become_ready_and_match_ivs() {
     assert_eq!(live.maximum_message_rate_per_second(), Some(5));
     assert_eq!(
         live.logging_configuration_identifiers(),
-        [config_arn.clone()]
+        std::slice::from_ref(&config_arn)
     );
     let tags = live.tags().expect("room has tags");
     assert_eq!(tags.get("key1").map(String::as_str), Some("value1"));
@@ -404,4 +404,154 @@ async fn invalid_specs_are_rejected_at_apply() {
         .await
         .expect("rooms can be listed");
     assert!(rooms.items.is_empty(), "no invalid room was stored");
+}
+
+/// A room this object created before a crash, found by the operator's tags, is adopted
+/// instead of created again; a second one, as a retried create could leave, is deleted.
+#[tokio::test]
+async fn room_created_before_crash_is_adopted() {
+    let mut env = TestEnv::start("adopt").await;
+    env.stop_operator().await;
+    let (ok, stderr) = env
+        .apply_text(&room_manifest("survivor", "  name: survivor\n"))
+        .await;
+    assert!(ok, "kubectl apply failed: {stderr}");
+    let object = env
+        .api::<ChatRoom>()
+        .get("survivor")
+        .await
+        .expect("the room object exists");
+    let uid = object.metadata.uid.clone().expect("the object has a uid");
+
+    let ivs = env.emulator.client();
+    let mut created = Vec::new();
+    for _ in 0..2 {
+        let out = ivs
+            .create_room()
+            .name("survivor")
+            .tags("ivschat.operators.dev/cluster", "default")
+            .tags("ivschat.operators.dev/namespace", env.namespace.as_str())
+            .tags("ivschat.operators.dev/name", "survivor")
+            .tags("ivschat.operators.dev/uid", uid.as_str())
+            .send()
+            .await
+            .expect("a room is created as the crashed operator would have");
+        created.push(out.arn().expect("created room has an ARN").to_string());
+    }
+    created.sort();
+
+    env.start_operator().await;
+    let room = env
+        .wait_for::<ChatRoom, _>("survivor", READY_TIMEOUT, "Ready", is_ready)
+        .await;
+    assert_eq!(
+        arn_of(&room),
+        created[0],
+        "the operator adopts the room it created earlier"
+    );
+    assert_eq!(
+        env.emulator.calls("CreateRoom").await,
+        2,
+        "the operator created no room"
+    );
+
+    let listed = ivs
+        .list_rooms()
+        .name("survivor")
+        .send()
+        .await
+        .expect("rooms can be listed");
+    let arns: Vec<&str> = listed.rooms().iter().filter_map(|r| r.arn()).collect();
+    assert_eq!(arns, [created[0].as_str()], "the duplicate room is deleted");
+}
+
+/// A room of the same name without the operator's tags belongs to someone else.
+#[tokio::test]
+async fn foreign_room_with_same_name_is_left_alone() {
+    let env = TestEnv::start("foreign").await;
+    let ivs = env.emulator.client();
+    let foreign = ivs
+        .create_room()
+        .name("shared-name")
+        .send()
+        .await
+        .expect("a foreign room");
+    let foreign_arn = foreign.arn().expect("foreign ARN").to_string();
+
+    let room = ready_room(&env, "mine", "  name: shared-name\n").await;
+    assert_ne!(
+        arn_of(&room),
+        foreign_arn,
+        "the operator does not adopt a room it did not create"
+    );
+
+    let (ok, _, stderr) = env.kubectl(&["delete", "chatroom", "mine"]).await;
+    assert!(ok, "kubectl delete failed: {stderr}");
+    ivs.get_room()
+        .identifier(&foreign_arn)
+        .send()
+        .await
+        .expect("the foreign room survives");
+}
+
+/// IVS refuses to delete a logging configuration a room uses; the object waits, says why,
+/// and goes away once the room is deleted.
+#[tokio::test]
+async fn logging_configuration_in_use_waits_for_room() {
+    let env = TestEnv::start("in-use").await;
+    env.apply(&repo_path("examples/logging-configuration.yaml"))
+        .await;
+    env.apply(&repo_path("examples/chat-room.yaml")).await;
+    env.wait_for::<ChatRoom, _>("test-room-1", READY_TIMEOUT, "Ready", is_ready)
+        .await;
+
+    let (ok, _, stderr) = env
+        .kubectl(&[
+            "delete",
+            "chatloggingconfiguration",
+            "test-logging-config",
+            "--wait=false",
+        ])
+        .await;
+    assert!(ok, "kubectl delete failed: {stderr}");
+    let blocked = env
+        .wait_for::<ChatLoggingConfiguration, _>(
+            "test-logging-config",
+            READY_TIMEOUT,
+            "blocked",
+            |config| {
+                config.status.as_ref().is_some_and(|s| {
+                    s.conditions
+                        .iter()
+                        .any(|c| c.type_ == "Ready" && c.reason == "Deleting")
+                })
+            },
+        )
+        .await;
+    let ready = blocked
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready").cloned())
+        .expect("a Ready condition");
+    assert!(
+        ready.message.contains("stop using"),
+        "the condition says why: {}",
+        ready.message
+    );
+
+    let (ok, _, stderr) = env.kubectl(&["delete", "chatroom", "test-room-1"]).await;
+    assert!(ok, "kubectl delete failed: {stderr}");
+    env.wait_gone::<ChatLoggingConfiguration>("test-logging-config", Duration::from_secs(45))
+        .await;
+    let configs = env
+        .emulator
+        .client()
+        .list_logging_configurations()
+        .send()
+        .await
+        .expect("list");
+    assert!(
+        configs.logging_configurations().is_empty(),
+        "IVS holds no logging configuration"
+    );
 }

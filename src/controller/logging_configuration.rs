@@ -391,10 +391,11 @@ async fn cleanup(config: &ChatLoggingConfiguration, ctx: &Context) -> Result<Act
             .map_err(Error::Recover)?;
     }
     for arn in arns {
-        ctx.ivs
-            .delete_logging_configuration(&arn)
-            .await
-            .map_err(Error::Delete)?;
+        if let Err(error) = ctx.ivs.delete_logging_configuration(&arn).await {
+            let error = Error::Delete(error);
+            report_deletion_blocked(config, ctx, &error).await?;
+            return Err(error);
+        }
         tracing::info!(%arn, "Deleted logging configuration");
         ctx.publish(
             config,
@@ -406,6 +407,44 @@ async fn cleanup(config: &ChatLoggingConfiguration, ctx: &Context) -> Result<Act
         .await;
     }
     Ok(Action::await_change())
+}
+
+/// Says in status why deletion has not finished, for example because a room still uses the
+/// configuration; the finalizer stays until IVS accepts the delete.
+async fn report_deletion_blocked(
+    config: &ChatLoggingConfiguration,
+    ctx: &Context,
+    error: &Error,
+) -> Result<(), Error> {
+    let namespace = config.namespace().ok_or(Error::MissingNamespace)?;
+    let api: Api<ChatLoggingConfiguration> = Api::namespaced(ctx.client.clone(), &namespace);
+    let mut status = config.status.clone().unwrap_or_default();
+    let generation = config.metadata.generation;
+    let in_use = error
+        .ivs()
+        .is_some_and(|e| e.kind == IvsErrorKind::Conflict);
+    let message = if in_use {
+        format!("waiting for rooms to stop using this logging configuration: {error}")
+    } else {
+        error.to_string()
+    };
+    conditions::set(
+        &mut status.conditions,
+        conditions::READY,
+        Status::False,
+        conditions::DELETING,
+        &message,
+        generation,
+    );
+    conditions::set(
+        &mut status.conditions,
+        conditions::SYNCED,
+        Status::False,
+        error.category(),
+        &message,
+        generation,
+    );
+    write_status(&api, config, status).await
 }
 
 async fn write_status(

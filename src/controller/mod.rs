@@ -26,10 +26,13 @@ use kube::{Api, Client, Resource, ResourceExt};
 pub use error::Error;
 
 use crate::crd::{ChatLoggingConfiguration, ChatRoom};
-use crate::ivs::IvsClient;
+use crate::ivs::{IvsClient, IvsErrorKind};
 
 /// Prefix of the tags, labels and annotations the operator owns.
 pub const PREFIX: &str = "ivschat.operators.dev/";
+
+/// Longest wait between attempts while IVS reports a conflict.
+const CONFLICT_RETRY: Duration = Duration::from_secs(10);
 
 /// Name the operator reports itself under in Events and as field manager.
 pub const MANAGER: &str = "ivschat-operator";
@@ -164,7 +167,15 @@ fn error_policy<K: Resource<DynamicType = ()>>(
         tracing::warn!(error = %error, category = error.category(), "Reconcile failed; waiting for a spec change");
         return Action::await_change();
     }
-    let delay = ctx.record_failure(&object_key(obj.as_ref()));
+    let mut delay = ctx.record_failure(&object_key(obj.as_ref()));
+    // A conflict usually clears when another object changes (a room lets go of a logging
+    // configuration), so it is retried often instead of backing off to minutes.
+    if error
+        .ivs()
+        .is_some_and(|e| e.kind == IvsErrorKind::Conflict)
+    {
+        delay = delay.min(CONFLICT_RETRY);
+    }
     tracing::warn!(error = %error, category = error.category(), delay_seconds = delay.as_secs(), "Reconcile failed; retrying");
     Action::requeue(delay)
 }

@@ -286,10 +286,8 @@ impl TestEnv {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let current = api.get_opt(name).await.expect("the object can be read");
-            if let Some(obj) = &current {
-                if done(obj) {
-                    return obj.clone();
-                }
+            if let Some(obj) = current.as_ref().filter(|obj| done(obj)) {
+                return obj.clone();
             }
             assert!(
                 tokio::time::Instant::now() < deadline,
