@@ -57,6 +57,16 @@ struct ControllerArgs {
     #[arg(long, env = "IVSCHAT_RESYNC_SECONDS", default_value_t = 300)]
     resync_seconds: u64,
 
+    /// What happens to the IVS resource when an object whose spec sets no deletionPolicy is
+    /// deleted: Delete removes it, Retain keeps it.
+    #[arg(
+        long,
+        env = "IVSCHAT_DEFAULT_DELETION_POLICY",
+        value_enum,
+        default_value = "Delete"
+    )]
+    default_deletion_policy: crd::DeletionPolicy,
+
     /// Watch only this namespace instead of all namespaces.
     #[arg(long, env = "IVSCHAT_WATCH_NAMESPACE")]
     watch_namespace: Option<String>,
@@ -110,6 +120,7 @@ async fn run_controller(args: ControllerArgs) -> anyhow::Result<()> {
         cluster_id: args.cluster_id,
         resync_period: Duration::from_secs(args.resync_seconds.max(1)),
         namespace: args.watch_namespace,
+        default_deletion_policy: args.default_deletion_policy,
     };
     controller::run(client, ivs, settings).await
 }

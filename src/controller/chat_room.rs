@@ -15,10 +15,15 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt};
 
 use super::conditions::{self, Status};
-use super::{Context, Error, MANAGER, default_ivs_name, object_key};
-use crate::crd::{ChatLoggingConfiguration, ChatRoom, ChatRoomStatus, FINALIZER};
+use super::{
+    Context, Error, MANAGER, THROTTLED_RETRY, default_ivs_name, is_paused, object_key,
+    reconcile_request,
+};
+use crate::crd::{
+    AdoptionPolicy, ChatLoggingConfiguration, ChatRoom, ChatRoomStatus, FINALIZER, ManagementPolicy,
+};
 use crate::ivs::plan::{self, DesiredRoom};
-use crate::ivs::{Handler, Room};
+use crate::ivs::{Handler, IvsClient, Room};
 
 /// IVS defaults for fields a spec leaves unset; the operator keeps rooms at these values.
 const DEFAULT_MAXIMUM_MESSAGE_LENGTH: i32 = 500;
@@ -32,6 +37,9 @@ pub async fn reconcile(room: Arc<ChatRoom>, ctx: Arc<Context>) -> Result<Action,
     let namespace = room.namespace().ok_or(Error::MissingNamespace)?;
     let api: Api<ChatRoom> = Api::namespaced(ctx.client.clone(), &namespace);
     let key = object_key(room.as_ref());
+    if is_paused(room.as_ref()) {
+        return pause(&room, &api).await;
+    }
     let action = finalizer(&api, FINALIZER, room, |event| async {
         match event {
             FinalizerEvent::Apply(room) => apply(&room, &ctx, &api).await,
@@ -55,6 +63,7 @@ async fn apply(room: &ChatRoom, ctx: &Context, api: &Api<ChatRoom>) -> Result<Ac
     match sync(room, ctx, api).await {
         Ok(outcome) => {
             let mut status = outcome.status;
+            status.last_handled_reconcile_at = reconcile_request(room);
             let (ready, reason, message) = outcome.ready;
             let generation = room.metadata.generation;
             conditions::set(
@@ -77,6 +86,12 @@ async fn apply(room: &ChatRoom, ctx: &Context, api: &Api<ChatRoom>) -> Result<Ac
             Ok(Action::requeue(outcome.requeue))
         }
         Err(error) => {
+            if error.is_throttled() {
+                // The client-side limiter should prevent this; if IVS still throttles, the
+                // object is making progress at the service's pace, which is no failure.
+                tracing::debug!(error = %error, "Throttled by IVS; trying again shortly");
+                return Ok(Action::requeue(THROTTLED_RETRY));
+            }
             let mut status = room.status.clone().unwrap_or_default();
             let generation = room.metadata.generation;
             let ready = if error.is_terminal() {
@@ -119,8 +134,12 @@ async fn apply(room: &ChatRoom, ctx: &Context, api: &Api<ChatRoom>) -> Result<Ac
 }
 
 async fn sync(room: &ChatRoom, ctx: &Context, api: &Api<ChatRoom>) -> Result<Outcome, Error> {
+    let ivs = ctx.ivs_for(room.spec.region.as_deref());
     let mut status = room.status.clone().unwrap_or_default();
     status.observed_generation = room.metadata.generation;
+    if room.spec.management_policy == Some(ManagementPolicy::ObserveOnly) {
+        return observe_only(room, &ivs, status).await;
+    }
 
     let logging_configuration_arns = match resolve_references(room, ctx).await? {
         Ok(arns) => arns,
@@ -136,7 +155,7 @@ async fn sync(room: &ChatRoom, ctx: &Context, api: &Api<ChatRoom>) -> Result<Out
 
     let mut live = observe(room, ctx, &desired).await?;
     if live.is_none() {
-        let arn = ctx.ivs.create_room(&desired).await.map_err(Error::Create)?;
+        let arn = ivs.create_room(&desired).await.map_err(Error::Create)?;
         tracing::info!(%arn, "Created room");
         ctx.publish(
             room,
@@ -163,7 +182,7 @@ async fn sync(room: &ChatRoom, ctx: &Context, api: &Api<ChatRoom>) -> Result<Out
         );
         write_status(api, room, creating).await?;
 
-        live = ctx.ivs.get_room(&arn).await.map_err(Error::Observe)?;
+        live = ivs.get_room(&arn).await.map_err(Error::Observe)?;
     }
     let Some(mut live) = live else {
         // IVS reads are eventually consistent: a room just created may not be visible yet.
@@ -180,8 +199,7 @@ async fn sync(room: &ChatRoom, ctx: &Context, api: &Api<ChatRoom>) -> Result<Out
 
     let mut changed = false;
     if let Some(update) = plan::room_update(&desired, &live) {
-        ctx.ivs
-            .update_room(&live.arn, &update)
+        ivs.update_room(&live.arn, &update)
             .await
             .map_err(Error::Update)?;
         tracing::info!(arn = %live.arn, ?update, "Updated room");
@@ -197,15 +215,11 @@ async fn sync(room: &ChatRoom, ctx: &Context, api: &Api<ChatRoom>) -> Result<Out
     }
     let tags = plan::tag_changes(&desired.tags, &live.tags);
     if !tags.set.is_empty() {
-        ctx.ivs
-            .tag(&live.arn, &tags.set)
-            .await
-            .map_err(Error::Tag)?;
+        ivs.tag(&live.arn, &tags.set).await.map_err(Error::Tag)?;
         changed = true;
     }
     if !tags.remove.is_empty() {
-        ctx.ivs
-            .untag(&live.arn, &tags.remove)
+        ivs.untag(&live.arn, &tags.remove)
             .await
             .map_err(Error::Tag)?;
         changed = true;
@@ -214,7 +228,7 @@ async fn sync(room: &ChatRoom, ctx: &Context, api: &Api<ChatRoom>) -> Result<Out
         tracing::info!(arn = %live.arn, set = ?tags.set.keys(), removed = ?tags.remove, "Updated room tags");
     }
     if changed {
-        match ctx.ivs.get_room(&live.arn).await.map_err(Error::Observe)? {
+        match ivs.get_room(&live.arn).await.map_err(Error::Observe)? {
             Some(room) => live = room,
             None => {
                 return Ok(Outcome {
@@ -261,17 +275,29 @@ async fn observe(
     ctx: &Context,
     desired: &DesiredRoom,
 ) -> Result<Option<Room>, Error> {
+    let ivs = ctx.ivs_for(room.spec.region.as_deref());
     if let Some(arn) = room.status.as_ref().and_then(|s| s.arn.as_deref()) {
-        let live = ctx.ivs.get_room(arn).await.map_err(Error::Observe)?;
+        let live = ivs.get_room(arn).await.map_err(Error::Observe)?;
         if live.is_none() {
             tracing::info!(%arn, "Room is gone from IVS; creating it again");
         }
         return Ok(live);
     }
 
+    if let Some(adopt) = &room.spec.adopt {
+        if let Some(live) = ivs.get_room(&adopt.arn).await.map_err(Error::Observe)? {
+            tracing::info!(arn = %adopt.arn, "Adopting existing room");
+            return Ok(Some(live));
+        }
+        if adopt.policy.unwrap_or_default() == AdoptionPolicy::Adopt {
+            return Err(Error::AdoptionTargetNotFound {
+                arn: adopt.arn.clone(),
+            });
+        }
+    }
+
     let owner = ctx.owner_tags(room);
-    let mut found = ctx
-        .ivs
+    let mut found = ivs
         .find_rooms(&desired.name, &owner)
         .await
         .map_err(Error::Recover)?;
@@ -280,14 +306,11 @@ async fn observe(
         return Ok(None);
     };
     for duplicate in duplicates {
-        ctx.ivs
-            .delete_room(duplicate)
-            .await
-            .map_err(Error::Delete)?;
+        ivs.delete_room(duplicate).await.map_err(Error::Delete)?;
         tracing::info!(arn = %duplicate, "Deleted duplicate room left by an interrupted create");
     }
     tracing::info!(arn = %adopted, "Found room created earlier for this object");
-    ctx.ivs.get_room(adopted).await.map_err(Error::Observe)
+    ivs.get_room(adopted).await.map_err(Error::Observe)
 }
 
 /// Resolves the spec's logging-configuration references to ARNs. The inner `Err` carries a
@@ -369,6 +392,24 @@ fn fill_status(status: &mut ChatRoomStatus, live: &Room) {
 /// Deletes the IVS room. Rooms this object may have created without recording them are
 /// found by tag and deleted too. A broken spec never blocks this.
 async fn cleanup(room: &ChatRoom, ctx: &Context) -> Result<Action, Error> {
+    let ivs = ctx.ivs_for(room.spec.region.as_deref());
+    if !ctx.deletes_on_removal(room.spec.deletion_policy, room.spec.management_policy) {
+        let arn = room
+            .status
+            .as_ref()
+            .and_then(|s| s.arn.clone())
+            .unwrap_or_default();
+        tracing::info!(%arn, "Keeping the IVS room: deletion policy is Retain or the object only observes");
+        ctx.publish(
+            room,
+            EventType::Normal,
+            "Retained",
+            "Delete",
+            format!("Kept IVS room {arn} as the deletion policy asks"),
+        )
+        .await;
+        return Ok(Action::await_change());
+    }
     let mut arns: Vec<String> = room
         .status
         .as_ref()
@@ -381,14 +422,13 @@ async fn cleanup(room: &ChatRoom, ctx: &Context) -> Result<Action, Error> {
             .name
             .clone()
             .unwrap_or_else(|| default_ivs_name(room));
-        arns = ctx
-            .ivs
+        arns = ivs
             .find_rooms(&name, &ctx.owner_tags(room))
             .await
             .map_err(Error::Recover)?;
     }
     for arn in arns {
-        ctx.ivs.delete_room(&arn).await.map_err(Error::Delete)?;
+        ivs.delete_room(&arn).await.map_err(Error::Delete)?;
         tracing::info!(%arn, "Deleted room");
         ctx.publish(
             room,
@@ -449,4 +489,54 @@ pub fn rooms_referencing(
         })
         .map(|room| ObjectRef::from_obj(room.as_ref()))
         .collect()
+}
+
+/// Leaves a paused object alone and says so in `Synced`.
+async fn pause(room: &ChatRoom, api: &Api<ChatRoom>) -> Result<Action, Error> {
+    let mut status = room.status.clone().unwrap_or_default();
+    conditions::set(
+        &mut status.conditions,
+        conditions::SYNCED,
+        Status::False,
+        conditions::RECONCILE_PAUSED,
+        "the ivschat.operators.dev/paused annotation is \"true\"; remove it to resume",
+        room.metadata.generation,
+    );
+    write_status(api, room, status).await?;
+    Ok(Action::await_change())
+}
+
+/// Mirrors the IVS room named by `adopt.arn` in status without writing to IVS.
+async fn observe_only(
+    room: &ChatRoom,
+    ivs: &IvsClient,
+    mut status: ChatRoomStatus,
+) -> Result<Outcome, Error> {
+    let arn = room
+        .spec
+        .adopt
+        .as_ref()
+        .map(|a| a.arn.clone())
+        .unwrap_or_default();
+    let requeue = Duration::from_secs(60);
+    match ivs.get_room(&arn).await.map_err(Error::Observe)? {
+        Some(live) => {
+            fill_status(&mut status, &live);
+            let message = "observing only; the operator never changes this room".to_string();
+            Ok(Outcome {
+                status,
+                ready: (Status::True, conditions::OBSERVED, message),
+                requeue,
+            })
+        }
+        None => Ok(Outcome {
+            status,
+            ready: (
+                Status::False,
+                conditions::NOT_FOUND,
+                format!("IVS has no room {arn}"),
+            ),
+            requeue,
+        }),
+    }
 }

@@ -22,6 +22,12 @@ pub const DELETING: &str = "Deleting";
 pub const REFERENCE_NOT_READY: &str = "ReferenceNotReady";
 /// IVS reports that creating or updating the resource failed.
 pub const IVS_FAILED: &str = "IvsFailed";
+/// An observe-only object mirrors its IVS resource.
+pub const OBSERVED: &str = "Observed";
+/// The IVS resource an observe-only object names does not exist.
+pub const NOT_FOUND: &str = "NotFound";
+/// The pause annotation stops the operator from acting on the object.
+pub const RECONCILE_PAUSED: &str = "ReconcilePaused";
 /// The last reconcile succeeded.
 pub const RECONCILE_SUCCESS: &str = "ReconcileSuccess";
 

@@ -23,6 +23,11 @@ pub enum Error {
     #[error("failed to delete the IVS resource: {0}")]
     Delete(#[source] IvsError),
 
+    #[error(
+        "the IVS resource to adopt does not exist: {arn}; fix adopt.arn or set adopt.policy to AdoptOrCreate"
+    )]
+    AdoptionTargetNotFound { arn: String },
+
     #[error("failed to read {kind} {name}: {source}")]
     ReadReference {
         kind: &'static str,
@@ -68,6 +73,7 @@ impl Error {
         match self {
             Error::ReadReference { .. } | Error::PatchStatus(_) => "KubernetesError",
             Error::MissingNamespace => "InvalidObject",
+            Error::AdoptionTargetNotFound { .. } => "AdoptionTargetNotFound",
             _ => "ReconcileError",
         }
     }
@@ -75,6 +81,14 @@ impl Error {
     /// Reports whether only a change to the spec can fix this error, so retrying is useless.
     pub fn is_terminal(&self) -> bool {
         matches!(self.ivs().map(|e| e.kind), Some(IvsErrorKind::Validation))
-            || matches!(self, Error::MissingNamespace)
+            || matches!(
+                self,
+                Error::MissingNamespace | Error::AdoptionTargetNotFound { .. }
+            )
+    }
+
+    /// Reports whether IVS throttled the call, which only means waiting a little.
+    pub fn is_throttled(&self) -> bool {
+        matches!(self.ivs().map(|e| e.kind), Some(IvsErrorKind::Throttling))
     }
 }

@@ -14,12 +14,16 @@ use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::{Resource, ResourceExt};
 
 use super::conditions::{self, Status};
-use super::{Context, Error, MANAGER, default_ivs_name, object_key};
+use super::{
+    Context, Error, MANAGER, THROTTLED_RETRY, default_ivs_name, is_paused, object_key,
+    reconcile_request,
+};
 use crate::crd::{
-    ChatLoggingConfiguration, ChatLoggingConfigurationStatus, DestinationConfiguration, FINALIZER,
+    AdoptionPolicy, ChatLoggingConfiguration, ChatLoggingConfigurationStatus,
+    DestinationConfiguration, FINALIZER, ManagementPolicy,
 };
 use crate::ivs::plan::{self, DesiredLoggingConfiguration};
-use crate::ivs::{Destination, IvsError, IvsErrorKind, LoggingConfiguration};
+use crate::ivs::{Destination, IvsClient, IvsError, IvsErrorKind, LoggingConfiguration};
 
 /// How soon to look again while IVS reports a transitional state.
 const WAIT: Duration = Duration::from_secs(5);
@@ -32,6 +36,9 @@ pub async fn reconcile(
     let namespace = config.namespace().ok_or(Error::MissingNamespace)?;
     let api: Api<ChatLoggingConfiguration> = Api::namespaced(ctx.client.clone(), &namespace);
     let key = object_key(config.as_ref());
+    if is_paused(config.as_ref()) {
+        return pause(&config, &api).await;
+    }
     let action = finalizer(&api, FINALIZER, config, |event| async {
         match event {
             FinalizerEvent::Apply(config) => apply(&config, &ctx, &api).await,
@@ -59,6 +66,7 @@ async fn apply(
     match sync(config, ctx, api).await {
         Ok(outcome) => {
             let mut status = outcome.status;
+            status.last_handled_reconcile_at = reconcile_request(config);
             let (ready, reason, message) = outcome.ready;
             conditions::set(
                 &mut status.conditions,
@@ -80,6 +88,12 @@ async fn apply(
             Ok(Action::requeue(outcome.requeue))
         }
         Err(error) => {
+            if error.is_throttled() {
+                // The client-side limiter should prevent this; if IVS still throttles, the
+                // object is making progress at the service's pace, which is no failure.
+                tracing::debug!(error = %error, "Throttled by IVS; trying again shortly");
+                return Ok(Action::requeue(THROTTLED_RETRY));
+            }
             let mut status = config.status.clone().unwrap_or_default();
             let ready = if error.is_terminal() {
                 Status::False
@@ -125,14 +139,17 @@ async fn sync(
     ctx: &Context,
     api: &Api<ChatLoggingConfiguration>,
 ) -> Result<Outcome, Error> {
+    let ivs = ctx.ivs_for(config.spec.region.as_deref());
     let mut status = config.status.clone().unwrap_or_default();
     status.observed_generation = config.metadata.generation;
+    if config.spec.management_policy == Some(ManagementPolicy::ObserveOnly) {
+        return observe_only(config, &ivs, status).await;
+    }
     let desired = desired_configuration(config, ctx)?;
 
     let mut live = observe(config, ctx, &desired).await?;
     if live.is_none() {
-        let arn = ctx
-            .ivs
+        let arn = ivs
             .create_logging_configuration(&desired)
             .await
             .map_err(Error::Create)?;
@@ -162,8 +179,7 @@ async fn sync(
         );
         write_status(api, config, creating).await?;
 
-        live = ctx
-            .ivs
+        live = ivs
             .get_logging_configuration(&arn)
             .await
             .map_err(Error::Observe)?;
@@ -204,8 +220,7 @@ async fn sync(
 
     let mut changed = false;
     if let Some(update) = plan::logging_configuration_update(&desired, &live) {
-        ctx.ivs
-            .update_logging_configuration(&live.arn, &update)
+        ivs.update_logging_configuration(&live.arn, &update)
             .await
             .map_err(Error::Update)?;
         tracing::info!(arn = %live.arn, ?update, "Updated logging configuration");
@@ -221,22 +236,17 @@ async fn sync(
     }
     let tags = plan::tag_changes(&desired.tags, &live.tags);
     if !tags.set.is_empty() {
-        ctx.ivs
-            .tag(&live.arn, &tags.set)
-            .await
-            .map_err(Error::Tag)?;
+        ivs.tag(&live.arn, &tags.set).await.map_err(Error::Tag)?;
         changed = true;
     }
     if !tags.remove.is_empty() {
-        ctx.ivs
-            .untag(&live.arn, &tags.remove)
+        ivs.untag(&live.arn, &tags.remove)
             .await
             .map_err(Error::Tag)?;
         changed = true;
     }
     if changed {
-        match ctx
-            .ivs
+        match ivs
             .get_logging_configuration(&live.arn)
             .await
             .map_err(Error::Observe)?
@@ -284,9 +294,9 @@ async fn observe(
     ctx: &Context,
     desired: &DesiredLoggingConfiguration,
 ) -> Result<Option<LoggingConfiguration>, Error> {
+    let ivs = ctx.ivs_for(config.spec.region.as_deref());
     if let Some(arn) = config.status.as_ref().and_then(|s| s.arn.as_deref()) {
-        let live = ctx
-            .ivs
+        let live = ivs
             .get_logging_configuration(arn)
             .await
             .map_err(Error::Observe)?;
@@ -296,9 +306,24 @@ async fn observe(
         return Ok(live);
     }
 
+    if let Some(adopt) = &config.spec.adopt {
+        if let Some(live) = ivs
+            .get_logging_configuration(&adopt.arn)
+            .await
+            .map_err(Error::Observe)?
+        {
+            tracing::info!(arn = %adopt.arn, "Adopting existing logging configuration");
+            return Ok(Some(live));
+        }
+        if adopt.policy.unwrap_or_default() == AdoptionPolicy::Adopt {
+            return Err(Error::AdoptionTargetNotFound {
+                arn: adopt.arn.clone(),
+            });
+        }
+    }
+
     let owner = ctx.owner_tags(config);
-    let mut found = ctx
-        .ivs
+    let mut found = ivs
         .find_logging_configurations(&desired.name, &owner)
         .await
         .map_err(Error::Recover)?;
@@ -307,15 +332,13 @@ async fn observe(
         return Ok(None);
     };
     for duplicate in duplicates {
-        ctx.ivs
-            .delete_logging_configuration(duplicate)
+        ivs.delete_logging_configuration(duplicate)
             .await
             .map_err(Error::Delete)?;
         tracing::info!(arn = %duplicate, "Deleted duplicate logging configuration left by an interrupted create");
     }
     tracing::info!(arn = %adopted, "Found logging configuration created earlier for this object");
-    ctx.ivs
-        .get_logging_configuration(adopted)
+    ivs.get_logging_configuration(adopted)
         .await
         .map_err(Error::Observe)
 }
@@ -372,6 +395,24 @@ fn fill_status(status: &mut ChatLoggingConfigurationStatus, live: &LoggingConfig
 /// Deletes the IVS logging configuration. IVS refuses while a room still uses it; that error
 /// is retried with backoff, so the object goes away once the last room lets go.
 async fn cleanup(config: &ChatLoggingConfiguration, ctx: &Context) -> Result<Action, Error> {
+    let ivs = ctx.ivs_for(config.spec.region.as_deref());
+    if !ctx.deletes_on_removal(config.spec.deletion_policy, config.spec.management_policy) {
+        let arn = config
+            .status
+            .as_ref()
+            .and_then(|s| s.arn.clone())
+            .unwrap_or_default();
+        tracing::info!(%arn, "Keeping the IVS logging configuration: deletion policy is Retain or the object only observes");
+        ctx.publish(
+            config,
+            EventType::Normal,
+            "Retained",
+            "Delete",
+            format!("Kept IVS logging configuration {arn} as the deletion policy asks"),
+        )
+        .await;
+        return Ok(Action::await_change());
+    }
     let mut arns: Vec<String> = config
         .status
         .as_ref()
@@ -384,14 +425,13 @@ async fn cleanup(config: &ChatLoggingConfiguration, ctx: &Context) -> Result<Act
             .name
             .clone()
             .unwrap_or_else(|| default_ivs_name(config));
-        arns = ctx
-            .ivs
+        arns = ivs
             .find_logging_configurations(&name, &ctx.owner_tags(config))
             .await
             .map_err(Error::Recover)?;
     }
     for arn in arns {
-        if let Err(error) = ctx.ivs.delete_logging_configuration(&arn).await {
+        if let Err(error) = ivs.delete_logging_configuration(&arn).await {
             let error = Error::Delete(error);
             report_deletion_blocked(config, ctx, &error).await?;
             return Err(error);
@@ -468,4 +508,62 @@ async fn write_status(
     .await
     .map_err(Error::PatchStatus)?;
     Ok(())
+}
+
+/// Leaves a paused object alone and says so in `Synced`.
+async fn pause(
+    config: &ChatLoggingConfiguration,
+    api: &Api<ChatLoggingConfiguration>,
+) -> Result<Action, Error> {
+    let mut status = config.status.clone().unwrap_or_default();
+    conditions::set(
+        &mut status.conditions,
+        conditions::SYNCED,
+        Status::False,
+        conditions::RECONCILE_PAUSED,
+        "the ivschat.operators.dev/paused annotation is \"true\"; remove it to resume",
+        config.metadata.generation,
+    );
+    write_status(api, config, status).await?;
+    Ok(Action::await_change())
+}
+
+/// Mirrors the IVS logging configuration named by `adopt.arn` in status without writing to IVS.
+async fn observe_only(
+    config: &ChatLoggingConfiguration,
+    ivs: &IvsClient,
+    mut status: ChatLoggingConfigurationStatus,
+) -> Result<Outcome, Error> {
+    let arn = config
+        .spec
+        .adopt
+        .as_ref()
+        .map(|a| a.arn.clone())
+        .unwrap_or_default();
+    let requeue = Duration::from_secs(60);
+    match ivs
+        .get_logging_configuration(&arn)
+        .await
+        .map_err(Error::Observe)?
+    {
+        Some(live) => {
+            fill_status(&mut status, &live);
+            let message =
+                "observing only; the operator never changes this logging configuration".to_string();
+            Ok(Outcome {
+                status,
+                ready: (Status::True, conditions::OBSERVED, message),
+                requeue,
+            })
+        }
+        None => Ok(Outcome {
+            status,
+            ready: (
+                Status::False,
+                conditions::NOT_FOUND,
+                format!("IVS has no logging configuration {arn}"),
+            ),
+            requeue,
+        }),
+    }
 }

@@ -25,11 +25,17 @@ use kube::{Api, Client, Resource, ResourceExt};
 
 pub use error::Error;
 
-use crate::crd::{ChatLoggingConfiguration, ChatRoom};
+use crate::crd::{
+    ChatLoggingConfiguration, ChatRoom, DeletionPolicy, ManagementPolicy, PAUSED_ANNOTATION,
+    RECONCILE_REQUEST_ANNOTATION,
+};
 use crate::ivs::{IvsClient, IvsErrorKind};
 
 /// Prefix of the tags, labels and annotations the operator owns.
 pub const PREFIX: &str = "ivschat.operators.dev/";
+
+/// Wait before trying again after IVS throttled a call.
+const THROTTLED_RETRY: Duration = Duration::from_secs(1);
 
 /// Longest wait between attempts while IVS reports a conflict.
 const CONFLICT_RETRY: Duration = Duration::from_secs(10);
@@ -47,6 +53,8 @@ pub struct Settings {
     pub resync_period: Duration,
     /// Namespace to watch; `None` watches all namespaces.
     pub namespace: Option<String>,
+    /// Deletion policy for objects whose spec sets none.
+    pub default_deletion_policy: DeletionPolicy,
 }
 
 /// State shared by every reconcile.
@@ -57,9 +65,35 @@ pub struct Context {
     recorder: Recorder,
     /// Consecutive failures per object, for exponential backoff.
     failures: Mutex<HashMap<String, u32>>,
+    /// Clients for regions other than the operator's, created on first use.
+    regional: Mutex<HashMap<String, IvsClient>>,
 }
 
 impl Context {
+    /// Returns the IVS client for an object's region override, or the operator's client.
+    fn ivs_for(&self, region: Option<&str>) -> IvsClient {
+        let Some(region) = region.filter(|r| Some(*r) != self.ivs.region().as_deref()) else {
+            return self.ivs.clone();
+        };
+        match self.regional.lock() {
+            Ok(mut clients) => clients
+                .entry(region.to_string())
+                .or_insert_with(|| self.ivs.for_region(region))
+                .clone(),
+            Err(_) => self.ivs.for_region(region),
+        }
+    }
+
+    /// Returns whether deleting an object with these settings deletes its IVS resource.
+    fn deletes_on_removal(
+        &self,
+        deletion: Option<DeletionPolicy>,
+        management: Option<ManagementPolicy>,
+    ) -> bool {
+        management.unwrap_or_default() == ManagementPolicy::Manage
+            && deletion.unwrap_or(self.settings.default_deletion_policy) == DeletionPolicy::Delete
+    }
+
     /// Tags that mark a resource as created by this operator for `obj`.
     fn owner_tags<K: Resource>(&self, obj: &K) -> BTreeMap<String, String> {
         let meta = obj.meta();
@@ -119,6 +153,24 @@ impl Context {
         let seconds = 1u64 << attempts.saturating_sub(1).min(9);
         Duration::from_secs(seconds.min(300))
     }
+}
+
+/// Returns whether the object carries the pause annotation.
+pub fn is_paused<K: Resource>(obj: &K) -> bool {
+    obj.meta()
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(PAUSED_ANNOTATION))
+        .is_some_and(|v| v == "true")
+}
+
+/// Returns the value of the reconcile-request annotation, if set.
+pub fn reconcile_request<K: Resource>(obj: &K) -> Option<String> {
+    obj.meta()
+        .annotations
+        .as_ref()?
+        .get(RECONCILE_REQUEST_ANNOTATION)
+        .cloned()
 }
 
 /// IVS name for an object whose spec gives none: `<namespace>-<name>` with dots turned into
@@ -222,6 +274,7 @@ pub async fn run(client: Client, ivs: IvsClient, settings: Settings) -> anyhow::
         settings,
         recorder: Recorder::new(client.clone(), reporter),
         failures: Mutex::default(),
+        regional: Mutex::default(),
     });
 
     let room_controller = Controller::new(rooms, watcher::Config::default().any_semantic());

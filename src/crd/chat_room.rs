@@ -7,6 +7,8 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::policy::{Adoption, DeletionPolicy, ManagementPolicy};
+
 /// Desired state of an IVS Chat room.
 #[derive(CustomResource, Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[kube(
@@ -26,6 +28,16 @@ use serde::{Deserialize, Serialize};
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [
+    {
+        "rule": "!has(self.managementPolicy) || self.managementPolicy != 'ObserveOnly' || has(self.adopt)",
+        "message": "managementPolicy ObserveOnly needs adopt.arn to name the room to observe"
+    },
+    {
+        "rule": "!has(self.adopt) || self.adopt.arn.contains(':room/')",
+        "message": "adopt.arn must be the ARN of an IVS Chat room"
+    }
+]))]
 pub struct ChatRoomSpec {
     /// Room name in IVS: up to 128 letters, digits, hyphens and underscores. Names need not be
     /// unique. When unset, the operator uses `<namespace>-<name>` of this object, with dots
@@ -57,6 +69,28 @@ pub struct ChatRoomSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 3))]
     pub logging_configurations: Vec<LoggingConfigurationReference>,
+
+    /// AWS region of the IVS resource; defaults to the operator's region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(min = 1, max = 32),
+        regex(pattern = r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
+    )]
+    pub region: Option<String>,
+
+    /// `Delete` removes the IVS room when this object is deleted, `Retain` keeps it. When
+    /// unset, the operator's default applies (`Delete` unless configured otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_policy: Option<DeletionPolicy>,
+
+    /// `Manage` (the default) makes IVS match the spec; `ObserveOnly` mirrors the IVS room
+    /// named by `adopt.arn` in status and never writes to IVS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub management_policy: Option<ManagementPolicy>,
+
+    /// An existing IVS room to take over instead of creating one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopt: Option<Adoption>,
 
     /// Tags on the IVS room: at most 46 (IVS allows 50 and the operator adds 4 of its own
     /// under the `ivschat.operators.dev/` prefix to find the rooms it created), keys of 1 to
@@ -165,6 +199,11 @@ pub struct ChatRoomStatus {
     /// When IVS last updated the room (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
+
+    /// Last value of the `ivschat.operators.dev/reconcile-requested-at` annotation that a
+    /// reconcile handled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_handled_reconcile_at: Option<String>,
 
     /// Generation of the spec that the conditions describe.
     #[serde(default, skip_serializing_if = "Option::is_none")]

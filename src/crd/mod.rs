@@ -8,6 +8,7 @@
 
 mod chat_room;
 mod logging_configuration;
+mod policy;
 mod schema;
 
 pub use chat_room::{
@@ -17,6 +18,10 @@ pub use chat_room::{
 pub use logging_configuration::{
     ChatLoggingConfiguration, ChatLoggingConfigurationSpec, ChatLoggingConfigurationStatus,
     CloudWatchLogsDestination, DestinationConfiguration, FirehoseDestination, S3Destination,
+};
+pub use policy::{
+    Adoption, AdoptionPolicy, DeletionPolicy, ManagementPolicy, PAUSED_ANNOTATION,
+    RECONCILE_REQUEST_ANNOTATION,
 };
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;

@@ -2,6 +2,7 @@
 //! plain models of this module.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use aws_config::{BehaviorVersion, Region, retry::RetryConfig};
 use aws_sdk_ivschat::Client;
@@ -13,6 +14,7 @@ use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 
 use super::error::IvsError;
+use super::limiter::Limiter;
 use super::model::{Destination, Handler, LoggingConfiguration, Room, owner_tags_match};
 use super::plan::{
     DesiredLoggingConfiguration, DesiredRoom, LoggingConfigurationUpdate, RoomUpdate,
@@ -31,6 +33,7 @@ pub struct ClientSettings {
 #[derive(Clone, Debug)]
 pub struct IvsClient {
     client: Client,
+    limiter: Arc<Limiter>,
 }
 
 impl IvsClient {
@@ -45,14 +48,27 @@ impl IvsClient {
             loader = loader.endpoint_url(url);
         }
         let config = loader.load().await;
-        Self {
-            client: Client::new(&config),
-        }
+        Self::from_client(Client::new(&config))
     }
 
     /// Wraps an SDK client built elsewhere.
     pub fn from_client(client: Client) -> Self {
-        Self { client }
+        Self {
+            client,
+            limiter: Arc::new(Limiter::new(1.0)),
+        }
+    }
+
+    /// Returns a client for `region` that shares this client's configuration and
+    /// credentials, with rate limits of its own because IVS quotas apply per region.
+    pub fn for_region(&self, region: &str) -> Self {
+        let config = self
+            .client
+            .config()
+            .to_builder()
+            .region(Region::new(region.to_string()))
+            .build();
+        Self::from_client(Client::from_conf(config))
     }
 
     /// Region the client signs for, if one is configured.
@@ -62,6 +78,7 @@ impl IvsClient {
 
     /// Reads a room; `None` when IVS has no room with this ARN.
     pub async fn get_room(&self, arn: &str) -> Result<Option<Room>, IvsError> {
+        self.limiter.acquire("GetRoom").await;
         match self.client.get_room().identifier(arn).send().await {
             Ok(out) => Ok(Some(Room {
                 arn: out.arn.unwrap_or_default(),
@@ -89,6 +106,7 @@ impl IvsClient {
     /// a retried request whose first attempt did reach IVS would make a second room. A failed
     /// attempt is left to the next reconcile, which first looks for the room by its tags.
     pub async fn create_room(&self, desired: &DesiredRoom) -> Result<String, IvsError> {
+        self.limiter.acquire("CreateRoom").await;
         let out = self
             .client
             .create_room()
@@ -112,6 +130,7 @@ impl IvsClient {
             Some(handler) => handler_to_sdk(handler),
             None => MessageReviewHandler::builder().uri("").build(),
         });
+        self.limiter.acquire("UpdateRoom").await;
         self.client
             .update_room()
             .identifier(arn)
@@ -128,6 +147,7 @@ impl IvsClient {
 
     /// Deletes a room; a room that is already gone counts as deleted.
     pub async fn delete_room(&self, arn: &str) -> Result<(), IvsError> {
+        self.limiter.acquire("DeleteRoom").await;
         match self.client.delete_room().identifier(arn).send().await {
             Ok(_) => Ok(()),
             Err(err) => not_found_as_none::<()>(IvsError::from_sdk("DeleteRoom", err)).map(|_| ()),
@@ -143,6 +163,7 @@ impl IvsClient {
         let mut found = Vec::new();
         let mut token = None;
         loop {
+            self.limiter.acquire("ListRooms").await;
             let out = self
                 .client
                 .list_rooms()
@@ -168,6 +189,7 @@ impl IvsClient {
         &self,
         arn: &str,
     ) -> Result<Option<LoggingConfiguration>, IvsError> {
+        self.limiter.acquire("GetLoggingConfiguration").await;
         match self
             .client
             .get_logging_configuration()
@@ -198,6 +220,7 @@ impl IvsClient {
         &self,
         desired: &DesiredLoggingConfiguration,
     ) -> Result<String, IvsError> {
+        self.limiter.acquire("CreateLoggingConfiguration").await;
         let out = self
             .client
             .create_logging_configuration()
@@ -223,6 +246,7 @@ impl IvsClient {
             .as_ref()
             .map(destination_to_sdk)
             .transpose()?;
+        self.limiter.acquire("UpdateLoggingConfiguration").await;
         self.client
             .update_logging_configuration()
             .identifier(arn)
@@ -236,6 +260,7 @@ impl IvsClient {
 
     /// Deletes a logging configuration; one that is already gone counts as deleted.
     pub async fn delete_logging_configuration(&self, arn: &str) -> Result<(), IvsError> {
+        self.limiter.acquire("DeleteLoggingConfiguration").await;
         match self
             .client
             .delete_logging_configuration()
@@ -260,6 +285,7 @@ impl IvsClient {
         let mut found = Vec::new();
         let mut token = None;
         loop {
+            self.limiter.acquire("ListLoggingConfigurations").await;
             let out = self
                 .client
                 .list_logging_configurations()
@@ -282,6 +308,7 @@ impl IvsClient {
 
     /// Adds or overwrites tags on a room or logging configuration.
     pub async fn tag(&self, arn: &str, tags: &BTreeMap<String, String>) -> Result<(), IvsError> {
+        self.limiter.acquire("TagResource").await;
         self.client
             .tag_resource()
             .resource_arn(arn)
@@ -294,6 +321,7 @@ impl IvsClient {
 
     /// Removes tags from a room or logging configuration.
     pub async fn untag(&self, arn: &str, keys: &[String]) -> Result<(), IvsError> {
+        self.limiter.acquire("UntagResource").await;
         self.client
             .untag_resource()
             .resource_arn(arn)

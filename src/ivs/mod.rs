@@ -4,6 +4,7 @@
 
 mod client;
 mod error;
+mod limiter;
 mod model;
 pub mod plan;
 

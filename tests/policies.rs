@@ -1,0 +1,364 @@
+//! End-to-end tests of the operator's own controls: deletion policy, pause, observe-only,
+//! adoption by ARN, reconcile requests, steady state and pacing under IVS quotas.
+
+mod support;
+
+use std::time::Duration;
+
+use ivschat_operator::crd::ChatRoom;
+use kube::api::{Patch, PatchParams};
+use support::{TestEnv, condition_true};
+
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn is_ready(room: &ChatRoom) -> bool {
+    room.status
+        .as_ref()
+        .is_some_and(|s| condition_true(&s.conditions, "Ready"))
+}
+
+fn has_condition(room: &ChatRoom, type_: &str, reason: &str) -> bool {
+    room.status.as_ref().is_some_and(|s| {
+        s.conditions
+            .iter()
+            .any(|c| c.type_ == type_ && c.reason == reason)
+    })
+}
+
+fn room_manifest(name: &str, spec: &str) -> String {
+    format!(
+        "apiVersion: ivschat.operators.dev/v1alpha1\nkind: ChatRoom\nmetadata:\n  name: {name}\nspec:\n{spec}"
+    )
+}
+
+async fn apply_room(env: &TestEnv, name: &str, spec: &str) {
+    let (ok, stderr) = env.apply_text(&room_manifest(name, spec)).await;
+    assert!(ok, "kubectl apply failed: {stderr}");
+}
+
+fn arn_of(room: &ChatRoom) -> String {
+    room.status
+        .as_ref()
+        .and_then(|s| s.arn.clone())
+        .expect("the room has an ARN in status")
+}
+
+#[tokio::test]
+async fn retained_rooms_survive_deletion() {
+    let env = TestEnv::start("retain").await;
+    let mut arns = Vec::new();
+    for index in 0..5 {
+        let name = format!("kept-{index}");
+        apply_room(&env, &name, "  deletionPolicy: Retain\n").await;
+    }
+    for index in 0..5 {
+        let name = format!("kept-{index}");
+        let room = env
+            .wait_for::<ChatRoom, _>(&name, READY_TIMEOUT, "Ready", is_ready)
+            .await;
+        arns.push(arn_of(&room));
+    }
+    let ivs = env.emulator.client();
+    let before: Vec<_> = update_times(&ivs, &arns).await;
+
+    let (ok, _, stderr) = env.kubectl(&["delete", "chatrooms", "--all"]).await;
+    assert!(ok, "kubectl delete failed: {stderr}");
+    for index in 0..5 {
+        env.wait_gone::<ChatRoom>(&format!("kept-{index}"), READY_TIMEOUT)
+            .await;
+    }
+
+    assert_eq!(env.emulator.calls("DeleteRoom").await, 0);
+    let after: Vec<_> = update_times(&ivs, &arns).await;
+    assert_eq!(before, after, "retained rooms are untouched");
+}
+
+/// Reads each room's update time, failing if a room is gone.
+async fn update_times(ivs: &aws_sdk_ivschat::Client, arns: &[String]) -> Vec<String> {
+    let mut times = Vec::new();
+    for arn in arns {
+        let room = ivs
+            .get_room()
+            .identifier(arn)
+            .send()
+            .await
+            .expect("the room exists in IVS");
+        times.push(format!("{:?}", room.update_time()));
+    }
+    times
+}
+
+#[tokio::test]
+async fn paused_room_is_left_alone() {
+    let env = TestEnv::start("pause").await;
+    apply_room(&env, "frozen", "  maximumMessageLength: 100\n").await;
+    let room = env
+        .wait_for::<ChatRoom, _>("frozen", READY_TIMEOUT, "Ready", is_ready)
+        .await;
+    let arn = arn_of(&room);
+
+    let (ok, _, stderr) = env
+        .kubectl(&[
+            "annotate",
+            "chatroom",
+            "frozen",
+            "ivschat.operators.dev/paused=true",
+        ])
+        .await;
+    assert!(ok, "kubectl annotate failed: {stderr}");
+    env.wait_for::<ChatRoom, _>("frozen", READY_TIMEOUT, "paused", |room| {
+        has_condition(room, "Synced", "ReconcilePaused")
+    })
+    .await;
+
+    let updates = env.emulator.calls("UpdateRoom").await;
+    apply_room(&env, "frozen", "  maximumMessageLength: 200\n").await;
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    assert_eq!(
+        env.emulator.calls("UpdateRoom").await,
+        updates,
+        "a paused room is not updated"
+    );
+
+    let (ok, _, stderr) = env
+        .kubectl(&[
+            "annotate",
+            "chatroom",
+            "frozen",
+            "ivschat.operators.dev/paused-",
+        ])
+        .await;
+    assert!(ok, "kubectl annotate failed: {stderr}");
+    env.wait_for::<ChatRoom, _>("frozen", READY_TIMEOUT, "resumed", |room| {
+        is_ready(room) && room.status.as_ref().and_then(|s| s.maximum_message_length) == Some(200)
+    })
+    .await;
+    let live = env
+        .emulator
+        .client()
+        .get_room()
+        .identifier(&arn)
+        .send()
+        .await
+        .expect("room");
+    assert_eq!(live.maximum_message_length(), Some(200));
+}
+
+#[tokio::test]
+async fn observe_only_mirrors_without_writing() {
+    let env = TestEnv::start("observe").await;
+    let ivs = env.emulator.client();
+    let existing = ivs
+        .create_room()
+        .name("outside")
+        .maximum_message_length(77)
+        .send()
+        .await
+        .expect("a room made outside the operator");
+    let arn = existing.arn().expect("ARN").to_string();
+    let writes_before = env.emulator.calls("CreateRoom").await;
+
+    let spec = format!(
+        "  managementPolicy: ObserveOnly\n  maximumMessageLength: 300\n  adopt:\n    arn: {arn}\n"
+    );
+    apply_room(&env, "watcher", &spec).await;
+    let room = env
+        .wait_for::<ChatRoom, _>("watcher", READY_TIMEOUT, "Ready", is_ready)
+        .await;
+    let status = room.status.expect("status");
+    assert_eq!(status.arn.as_deref(), Some(arn.as_str()));
+    assert_eq!(
+        status.maximum_message_length,
+        Some(77),
+        "status mirrors IVS, not the spec"
+    );
+
+    let (ok, _, stderr) = env.kubectl(&["delete", "chatroom", "watcher"]).await;
+    assert!(ok, "kubectl delete failed: {stderr}");
+    assert_eq!(env.emulator.calls("CreateRoom").await, writes_before);
+    assert_eq!(env.emulator.calls("UpdateRoom").await, 0);
+    assert_eq!(env.emulator.calls("TagResource").await, 0);
+    assert_eq!(env.emulator.calls("DeleteRoom").await, 0);
+    let live = ivs
+        .get_room()
+        .identifier(&arn)
+        .send()
+        .await
+        .expect("the room survives");
+    assert_eq!(live.maximum_message_length(), Some(77));
+}
+
+#[tokio::test]
+async fn adoption_takes_over_or_fails_clearly() {
+    let env = TestEnv::start("adopt-arn").await;
+    let ivs = env.emulator.client();
+    let existing = ivs
+        .create_room()
+        .name("legacy")
+        .send()
+        .await
+        .expect("an existing room");
+    let arn = existing.arn().expect("ARN").to_string();
+
+    let spec = format!("  name: legacy\n  maximumMessageLength: 64\n  adopt:\n    arn: {arn}\n");
+    apply_room(&env, "adopted", &spec).await;
+    let room = env
+        .wait_for::<ChatRoom, _>("adopted", READY_TIMEOUT, "Ready", is_ready)
+        .await;
+    assert_eq!(arn_of(&room), arn);
+    let live = ivs.get_room().identifier(&arn).send().await.expect("room");
+    assert_eq!(
+        live.maximum_message_length(),
+        Some(64),
+        "the adopted room follows the spec"
+    );
+    assert_eq!(
+        env.emulator.calls("CreateRoom").await,
+        1,
+        "nothing new was created"
+    );
+
+    let missing = "arn:aws:ivschat:us-east-1:123456789012:room/NoSuchRoom12";
+    apply_room(&env, "strict", &format!("  adopt:\n    arn: {missing}\n")).await;
+    let failed = env
+        .wait_for::<ChatRoom, _>("strict", READY_TIMEOUT, "failed", |room| {
+            has_condition(room, "Synced", "AdoptionTargetNotFound")
+        })
+        .await;
+    assert!(failed.status.and_then(|s| s.arn).is_none());
+
+    let spec = format!("  adopt:\n    arn: {missing}\n    policy: AdoptOrCreate\n");
+    apply_room(&env, "lenient", &spec).await;
+    let created = env
+        .wait_for::<ChatRoom, _>("lenient", READY_TIMEOUT, "Ready", is_ready)
+        .await;
+    assert_ne!(arn_of(&created), missing);
+    assert_eq!(env.emulator.calls("CreateRoom").await, 2);
+}
+
+#[tokio::test]
+async fn converged_room_makes_no_writes() {
+    let env = TestEnv::start("steady").await;
+    apply_room(
+        &env,
+        "calm",
+        "  maximumMessageLength: 10\n  tags:\n    a: b\n",
+    )
+    .await;
+    let room = env
+        .wait_for::<ChatRoom, _>("calm", READY_TIMEOUT, "Ready", is_ready)
+        .await;
+    let version = room.metadata.resource_version.clone();
+    let gets = env.emulator.calls("GetRoom").await;
+    let writes = |calls: [u64; 5]| calls.iter().sum::<u64>();
+    let before = writes([
+        env.emulator.calls("CreateRoom").await,
+        env.emulator.calls("UpdateRoom").await,
+        env.emulator.calls("DeleteRoom").await,
+        env.emulator.calls("TagResource").await,
+        env.emulator.calls("UntagResource").await,
+    ]);
+
+    // Resync is 5 seconds in tests, so this spans several reconciles.
+    tokio::time::sleep(Duration::from_secs(16)).await;
+    let after = writes([
+        env.emulator.calls("CreateRoom").await,
+        env.emulator.calls("UpdateRoom").await,
+        env.emulator.calls("DeleteRoom").await,
+        env.emulator.calls("TagResource").await,
+        env.emulator.calls("UntagResource").await,
+    ]);
+    assert!(
+        env.emulator.calls("GetRoom").await >= gets + 2,
+        "the room was reconciled meanwhile"
+    );
+    assert_eq!(after, before, "no IVS writes in steady state");
+    let now = env.api::<ChatRoom>().get("calm").await.expect("room");
+    assert_eq!(
+        now.metadata.resource_version, version,
+        "no status writes in steady state"
+    );
+}
+
+#[tokio::test]
+async fn reconcile_request_is_echoed_in_status() {
+    let env = TestEnv::start("request").await;
+    apply_room(&env, "poked", "  maximumMessageLength: 12\n").await;
+    let room = env
+        .wait_for::<ChatRoom, _>("poked", READY_TIMEOUT, "Ready", is_ready)
+        .await;
+
+    // Change the room behind the operator's back, then ask for an immediate reconcile.
+    env.emulator
+        .client()
+        .update_room()
+        .identifier(arn_of(&room))
+        .maximum_message_length(99)
+        .send()
+        .await
+        .expect("out-of-band update");
+    let patch = serde_json::json!({
+        "metadata": {"annotations": {"ivschat.operators.dev/reconcile-requested-at": "now-1"}}
+    });
+    env.api::<ChatRoom>()
+        .patch("poked", &PatchParams::default(), &Patch::Merge(patch))
+        .await
+        .expect("annotation is set");
+    let handled = env
+        .wait_for::<ChatRoom, _>("poked", Duration::from_secs(4), "handled", |room| {
+            room.status
+                .as_ref()
+                .and_then(|s| s.last_handled_reconcile_at.as_deref())
+                == Some("now-1")
+        })
+        .await;
+    assert_eq!(
+        handled.status.and_then(|s| s.maximum_message_length),
+        Some(12),
+        "drift reverted"
+    );
+}
+
+#[tokio::test]
+async fn hundred_rooms_converge_without_throttling() {
+    let env = TestEnv::start("pace").await;
+    let mut manifest = String::new();
+    for index in 0..100 {
+        manifest.push_str(&room_manifest(
+            &format!("crowd-{index}"),
+            "  maximumMessageLength: 50\n",
+        ));
+        manifest.push_str("---\n");
+    }
+    let (ok, stderr) = env.apply_text(&manifest).await;
+    assert!(ok, "kubectl apply failed: {stderr}");
+    for index in 0..100 {
+        env.wait_for::<ChatRoom, _>(
+            &format!("crowd-{index}"),
+            Duration::from_secs(180),
+            "Ready",
+            is_ready,
+        )
+        .await;
+    }
+    assert_eq!(
+        env.emulator.calls("CreateRoom").await,
+        100,
+        "every room was created once, with no create retried after throttling"
+    );
+    let (ok, events, stderr) = env
+        .kubectl(&[
+            "get",
+            "events",
+            "--field-selector",
+            "type=Warning",
+            "-o",
+            "name",
+        ])
+        .await;
+    assert!(ok, "kubectl get events failed: {stderr}");
+    assert!(
+        events.trim().is_empty(),
+        "no warnings while pacing: {events}"
+    );
+}
