@@ -103,6 +103,13 @@ impl Emulator {
         aws_sdk_ivschat::Client::from_conf(config)
     }
 
+    /// Installs a fault for `operation` through the admin surface, for example
+    /// `{"dropResponse": true, "times": 1}`.
+    pub async fn inject_fault(&self, operation: &str, fault: serde_json::Value) {
+        let url = format!("{}/faults/{operation}", self.admin);
+        http_request("PUT", &url, &fault.to_string()).await;
+    }
+
     /// Number of requests the emulator received for `operation`, rejected ones included.
     pub async fn calls(&self, operation: &str) -> u64 {
         let body = http_get(&format!("{}/calls", self.admin)).await;
@@ -111,8 +118,9 @@ impl Emulator {
     }
 }
 
-/// Minimal HTTP GET over loopback, enough for the emulator's admin endpoint.
-async fn http_get(url: &str) -> String {
+/// Minimal HTTP/1.1 request over loopback, enough for the emulator's admin endpoint; the
+/// tests avoid an HTTP client dependency for these few plain calls.
+async fn http_request(method: &str, url: &str, body: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rest = url
         .strip_prefix("http://")
@@ -124,7 +132,10 @@ async fn http_get(url: &str) -> String {
     let mut stream = tokio::net::TcpStream::connect(host)
         .await
         .expect("admin endpoint accepts connections");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
     stream
         .write_all(request.as_bytes())
         .await
@@ -138,16 +149,25 @@ async fn http_get(url: &str) -> String {
         .split_once("\r\n\r\n")
         .expect("response has a body");
     assert!(
-        head.starts_with("HTTP/1.1 200"),
-        "admin request failed: {head}"
+        head.starts_with("HTTP/1.1 2"),
+        "admin request {method} {path} failed: {head}\n{body}"
     );
     body.to_string()
+}
+
+async fn http_get(url: &str) -> String {
+    http_request("GET", url, "").await
 }
 
 fn log_file(path: &Path) -> Stdio {
     std::fs::create_dir_all(path.parent().expect("log path has a parent"))
         .expect("log directory exists");
-    Stdio::from(std::fs::File::create(path).expect("log file is writable"))
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .expect("log file is writable");
+    Stdio::from(file)
 }
 
 /// One test's world: a namespace, an emulator and an operator watching that namespace.
@@ -224,7 +244,12 @@ impl TestEnv {
         self.operator = Some(child);
     }
 
-    /// Kills the operator process, as a crash would.
+    /// Kills the operator process with SIGKILL, as a crash would.
+    pub async fn kill_operator(&mut self) {
+        self.stop_operator().await;
+    }
+
+    /// Stops the operator process.
     pub async fn stop_operator(&mut self) {
         if let Some(mut child) = self.operator.take() {
             let _ = child.kill().await;
