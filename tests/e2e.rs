@@ -364,6 +364,15 @@ async fn invalid_specs_are_rejected_at_apply() {
         ),
         ("  name: \"has spaces\"\n", "spec.name"),
         ("  tags:\n    \"aws:reserved\": x\n", "reserved for AWS"),
+        ("  tags:\n    \"AWS:upper\": x\n", "reserved for AWS"),
+        (
+            "  loggingConfigurations:\n    - name: same\n    - name: same\n",
+            "listed once",
+        ),
+        (
+            "  loggingConfigurations:\n    - name: Not_A_Name\n",
+            "loggingConfigurations[0].name",
+        ),
         (
             "  messageReviewHandler:\n    uri: not-a-lambda\n",
             "messageReviewHandler.uri",
@@ -554,4 +563,50 @@ async fn logging_configuration_in_use_waits_for_room() {
         configs.logging_configurations().is_empty(),
         "IVS holds no logging configuration"
     );
+}
+
+/// IVS allows 50 tags and the operator uses 4, so a spec at the 46-tag limit that renames a
+/// key only fits if the old key goes before the new one arrives.
+#[tokio::test]
+async fn full_tag_set_can_be_renamed() {
+    let env = TestEnv::start("full-tags").await;
+    let tags = |keys: &[String]| -> String {
+        let mut spec = String::from("  tags:\n");
+        for key in keys {
+            spec.push_str(&format!("    {key}: v\n"));
+        }
+        spec
+    };
+    let mut keys: Vec<String> = (0..46).map(|i| format!("k{i}")).collect();
+    let room = ready_room(&env, "crowded", &tags(&keys)).await;
+    let arn = arn_of(&room);
+
+    keys[0] = "renamed".into();
+    let (ok, stderr) = env
+        .apply_text(&room_manifest("crowded", &tags(&keys)))
+        .await;
+    assert!(ok, "kubectl apply failed: {stderr}");
+    let ivs = env.emulator.client();
+    let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
+    loop {
+        let out = ivs
+            .list_tags_for_resource()
+            .resource_arn(&arn)
+            .send()
+            .await
+            .expect("tags");
+        let live = out.tags();
+        if live.contains_key("renamed") {
+            assert!(!live.contains_key("k0"), "the old key is gone");
+            assert_eq!(live.len(), 50);
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the renamed tag never reached IVS: {live:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    env.wait_for::<ChatRoom, _>("crowded", READY_TIMEOUT, "Ready", is_ready)
+        .await;
 }

@@ -16,8 +16,8 @@ use kube::{Resource, ResourceExt};
 
 use super::conditions::{self, Status};
 use super::{
-    Context, Error, MANAGER, THROTTLED_RETRY, default_ivs_name, is_paused, object_key,
-    reconcile_request,
+    Context, Error, MANAGER, THROTTLED_RETRY, default_ivs_name, is_paused, now_rfc3339, object_key,
+    recent_create_attempt, reconcile_request,
 };
 use crate::crd::{
     AdoptionPolicy, ChatLoggingConfiguration, ChatRoom, ChatRoomStatus, FINALIZER, ManagementPolicy,
@@ -92,7 +92,14 @@ async fn apply(room: &ChatRoom, ctx: &Context, api: &Api<ChatRoom>) -> Result<Ac
                 tracing::debug!(error = %error, "Throttled by IVS; trying again shortly");
                 return Ok(Action::requeue(THROTTLED_RETRY));
             }
+            // This pass may have written status already (a create attempt), so start from
+            // what the API server holds now.
+            let latest = api.get_opt(&room.name_any()).await.ok().flatten();
+            let room = latest.as_ref().unwrap_or(room);
             let mut status = room.status.clone().unwrap_or_default();
+            if error.create_was_rejected() {
+                status.create_attempt_time = None;
+            }
             let generation = room.metadata.generation;
             let ready = if error.is_terminal() {
                 Status::False
@@ -155,6 +162,33 @@ async fn sync(room: &ChatRoom, ctx: &Context, api: &Api<ChatRoom>) -> Result<Out
 
     let mut live = observe(room, ctx, &desired).await?;
     if live.is_none() {
+        // A create whose outcome is unknown (lost response, crash) or whose room IVS does not
+        // show yet must not be repeated: IVS takes no client token, so a second call makes a
+        // second room. Trust "not found" only once the grace period has passed.
+        if let Some(since) = recent_create_attempt(status.create_attempt_time.as_deref()) {
+            let message = format!(
+                "waiting for IVS to show the room requested {since}s ago before creating another"
+            );
+            return Ok(Outcome {
+                status,
+                ready: (Status::False, conditions::CREATING, message),
+                requeue: Duration::from_secs(5),
+            });
+        }
+        status.create_attempt_time = Some(now_rfc3339());
+        let mut attempting = status.clone();
+        conditions::set(
+            &mut attempting.conditions,
+            conditions::READY,
+            Status::False,
+            conditions::CREATING,
+            "creating the IVS room",
+            room.metadata.generation,
+        );
+        write_status(api, room, attempting.clone()).await?;
+        let written = with_status(room, attempting);
+        let room = &written;
+
         let arn = ivs.create_room(&desired).await.map_err(Error::Create)?;
         tracing::info!(%arn, "Created room");
         ctx.publish(
@@ -214,14 +248,15 @@ async fn sync(room: &ChatRoom, ctx: &Context, api: &Api<ChatRoom>) -> Result<Out
         changed = true;
     }
     let tags = plan::tag_changes(&desired.tags, &live.tags);
-    if !tags.set.is_empty() {
-        ivs.tag(&live.arn, &tags.set).await.map_err(Error::Tag)?;
-        changed = true;
-    }
+    // Remove before adding, so a renamed key never takes the resource past 50 tags.
     if !tags.remove.is_empty() {
         ivs.untag(&live.arn, &tags.remove)
             .await
             .map_err(Error::Tag)?;
+        changed = true;
+    }
+    if !tags.set.is_empty() {
+        ivs.tag(&live.arn, &tags.set).await.map_err(Error::Tag)?;
         changed = true;
     }
     if !tags.is_empty() {
@@ -298,9 +333,18 @@ async fn observe(
 
     let owner = ctx.owner_tags(room);
     let mut found = ivs
-        .find_rooms(&desired.name, &owner)
+        .find_rooms(Some(&desired.name), &owner)
         .await
         .map_err(Error::Recover)?;
+    let attempted = room
+        .status
+        .as_ref()
+        .is_some_and(|s| s.create_attempt_time.is_some());
+    if found.is_empty() && attempted {
+        // The spec's name may have changed since the interrupted create, so look at every
+        // resource for the operator's tags.
+        found = ivs.find_rooms(None, &owner).await.map_err(Error::Recover)?;
+    }
     found.sort();
     let Some((adopted, duplicates)) = found.split_first() else {
         return Ok(None);
@@ -378,6 +422,14 @@ fn desired_room(
     }
 }
 
+/// Returns a copy of the object carrying `status`, so later status writes in the same pass
+/// compare against what was just written.
+fn with_status(room: &ChatRoom, status: ChatRoomStatus) -> ChatRoom {
+    let mut copy = room.clone();
+    copy.status = Some(status);
+    copy
+}
+
 fn fill_status(status: &mut ChatRoomStatus, live: &Room) {
     status.arn = Some(live.arn.clone());
     status.id = Some(live.id.clone());
@@ -422,10 +474,16 @@ async fn cleanup(room: &ChatRoom, ctx: &Context) -> Result<Action, Error> {
             .name
             .clone()
             .unwrap_or_else(|| default_ivs_name(room));
+        // Without a recorded ARN, a create may still have happened, under this name or an
+        // earlier one, so every resource carrying this object's tags is deleted.
+        let owner = ctx.owner_tags(room);
         arns = ivs
-            .find_rooms(&name, &ctx.owner_tags(room))
+            .find_rooms(Some(&name), &owner)
             .await
             .map_err(Error::Recover)?;
+        if arns.is_empty() {
+            arns = ivs.find_rooms(None, &owner).await.map_err(Error::Recover)?;
+        }
     }
     for arn in arns {
         ivs.delete_room(&arn).await.map_err(Error::Delete)?;

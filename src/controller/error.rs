@@ -87,6 +87,18 @@ impl Error {
             )
     }
 
+    /// Reports whether IVS answered a create with a rejection, so no resource was made; a lost
+    /// response or a server error leaves that unknown.
+    pub fn create_was_rejected(&self) -> bool {
+        match self {
+            Error::Create(e) => !matches!(
+                e.kind,
+                IvsErrorKind::Transport | IvsErrorKind::Server | IvsErrorKind::Other
+            ),
+            _ => false,
+        }
+    }
+
     /// Reports whether IVS throttled the call, which only means waiting a little.
     pub fn is_throttled(&self) -> bool {
         matches!(self.ivs().map(|e| e.kind), Some(IvsErrorKind::Throttling))

@@ -15,8 +15,8 @@ use kube::{Resource, ResourceExt};
 
 use super::conditions::{self, Status};
 use super::{
-    Context, Error, MANAGER, THROTTLED_RETRY, default_ivs_name, is_paused, object_key,
-    reconcile_request,
+    Context, Error, MANAGER, THROTTLED_RETRY, default_ivs_name, is_paused, now_rfc3339, object_key,
+    recent_create_attempt, reconcile_request,
 };
 use crate::crd::{
     AdoptionPolicy, ChatLoggingConfiguration, ChatLoggingConfigurationStatus,
@@ -94,7 +94,14 @@ async fn apply(
                 tracing::debug!(error = %error, "Throttled by IVS; trying again shortly");
                 return Ok(Action::requeue(THROTTLED_RETRY));
             }
+            // This pass may have written status already (a create attempt), so start from
+            // what the API server holds now.
+            let latest = api.get_opt(&config.name_any()).await.ok().flatten();
+            let config = latest.as_ref().unwrap_or(config);
             let mut status = config.status.clone().unwrap_or_default();
+            if error.create_was_rejected() {
+                status.create_attempt_time = None;
+            }
             let ready = if error.is_terminal() {
                 Status::False
             } else {
@@ -149,6 +156,33 @@ async fn sync(
 
     let mut live = observe(config, ctx, &desired).await?;
     if live.is_none() {
+        // A create whose outcome is unknown (lost response, crash) or whose room IVS does not
+        // show yet must not be repeated: IVS takes no client token, so a second call makes a
+        // second logging configuration. Trust "not found" only once the grace period has passed.
+        if let Some(since) = recent_create_attempt(status.create_attempt_time.as_deref()) {
+            let message = format!(
+                "waiting for IVS to show the logging configuration requested {since}s ago before creating another"
+            );
+            return Ok(Outcome {
+                status,
+                ready: (Status::False, conditions::CREATING, message),
+                requeue: Duration::from_secs(5),
+            });
+        }
+        status.create_attempt_time = Some(now_rfc3339());
+        let mut attempting = status.clone();
+        conditions::set(
+            &mut attempting.conditions,
+            conditions::READY,
+            Status::False,
+            conditions::CREATING,
+            "creating the IVS logging configuration",
+            config.metadata.generation,
+        );
+        write_status(api, config, attempting.clone()).await?;
+        let written = with_status(config, attempting);
+        let config = &written;
+
         let arn = ivs
             .create_logging_configuration(&desired)
             .await
@@ -235,14 +269,15 @@ async fn sync(
         changed = true;
     }
     let tags = plan::tag_changes(&desired.tags, &live.tags);
-    if !tags.set.is_empty() {
-        ivs.tag(&live.arn, &tags.set).await.map_err(Error::Tag)?;
-        changed = true;
-    }
+    // Remove before adding, so a renamed key never takes the resource past 50 tags.
     if !tags.remove.is_empty() {
         ivs.untag(&live.arn, &tags.remove)
             .await
             .map_err(Error::Tag)?;
+        changed = true;
+    }
+    if !tags.set.is_empty() {
+        ivs.tag(&live.arn, &tags.set).await.map_err(Error::Tag)?;
         changed = true;
     }
     if changed {
@@ -324,9 +359,21 @@ async fn observe(
 
     let owner = ctx.owner_tags(config);
     let mut found = ivs
-        .find_logging_configurations(&desired.name, &owner)
+        .find_logging_configurations(Some(&desired.name), &owner)
         .await
         .map_err(Error::Recover)?;
+    let attempted = config
+        .status
+        .as_ref()
+        .is_some_and(|s| s.create_attempt_time.is_some());
+    if found.is_empty() && attempted {
+        // The spec's name may have changed since the interrupted create, so look at every
+        // resource for the operator's tags.
+        found = ivs
+            .find_logging_configurations(None, &owner)
+            .await
+            .map_err(Error::Recover)?;
+    }
     found.sort();
     let Some((adopted, duplicates)) = found.split_first() else {
         return Ok(None);
@@ -383,6 +430,17 @@ fn destination(spec: &DestinationConfiguration) -> Result<Destination, Error> {
     }
 }
 
+/// Returns a copy of the object carrying `status`, so later status writes in the same pass
+/// compare against what was just written.
+fn with_status(
+    config: &ChatLoggingConfiguration,
+    status: ChatLoggingConfigurationStatus,
+) -> ChatLoggingConfiguration {
+    let mut copy = config.clone();
+    copy.status = Some(status);
+    copy
+}
+
 fn fill_status(status: &mut ChatLoggingConfigurationStatus, live: &LoggingConfiguration) {
     status.arn = Some(live.arn.clone());
     status.id = Some(live.id.clone());
@@ -425,10 +483,19 @@ async fn cleanup(config: &ChatLoggingConfiguration, ctx: &Context) -> Result<Act
             .name
             .clone()
             .unwrap_or_else(|| default_ivs_name(config));
+        // Without a recorded ARN, a create may still have happened, under this name or an
+        // earlier one, so every resource carrying this object's tags is deleted.
+        let owner = ctx.owner_tags(config);
         arns = ivs
-            .find_logging_configurations(&name, &ctx.owner_tags(config))
+            .find_logging_configurations(Some(&name), &owner)
             .await
             .map_err(Error::Recover)?;
+        if arns.is_empty() {
+            arns = ivs
+                .find_logging_configurations(None, &owner)
+                .await
+                .map_err(Error::Recover)?;
+        }
     }
     for arn in arns {
         if let Err(error) = ivs.delete_logging_configuration(&arn).await {

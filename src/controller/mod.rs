@@ -155,6 +155,23 @@ impl Context {
     }
 }
 
+/// How long after a create request the operator waits for IVS to show the new resource
+/// before it trusts "not found" and creates again.
+pub const CREATE_GRACE: Duration = Duration::from_secs(30);
+
+/// Returns the current time in RFC 3339.
+pub fn now_rfc3339() -> String {
+    k8s_openapi::jiff::Timestamp::now().to_string()
+}
+
+/// Returns the seconds since `attempt` when that create request is within [`CREATE_GRACE`].
+pub fn recent_create_attempt(attempt: Option<&str>) -> Option<u64> {
+    let attempt: k8s_openapi::jiff::Timestamp = attempt?.parse().ok()?;
+    let elapsed = k8s_openapi::jiff::Timestamp::now().duration_since(attempt);
+    let elapsed = std::time::Duration::try_from(elapsed).ok()?;
+    (elapsed < CREATE_GRACE).then_some(elapsed.as_secs())
+}
+
 /// Returns whether the object carries the pause annotation.
 pub fn is_paused<K: Resource>(obj: &K) -> bool {
     obj.meta()

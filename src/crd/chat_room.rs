@@ -67,7 +67,13 @@ pub struct ChatRoomSpec {
     /// entry names a `ChatLoggingConfiguration` in this namespace or gives the ARN of an IVS
     /// logging configuration directly. The order carries no meaning.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 3))]
+    #[schemars(
+        length(max = 3),
+        extend("x-kubernetes-validations" = [{
+            "rule": "self.all(x, self.exists_one(y, y == x))",
+            "message": "each logging configuration may be listed once"
+        }])
+    )]
     pub logging_configurations: Vec<LoggingConfigurationReference>,
 
     /// AWS region of the IVS resource; defaults to the operator's region.
@@ -150,7 +156,10 @@ pub struct LoggingConfigurationReference {
     /// Name of a `ChatLoggingConfiguration` in the room's namespace. The room waits until
     /// that object is Ready and uses the ARN in its status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 253))]
+    #[schemars(
+        length(min = 1, max = 253),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+    )]
     pub name: Option<String>,
 
     /// ARN of an IVS Chat logging configuration managed elsewhere.
@@ -199,6 +208,11 @@ pub struct ChatRoomStatus {
     /// When IVS last updated the room (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
+
+    /// When the operator last asked IVS to create the resource (RFC 3339). Until IVS shows
+    /// the resource or 30 seconds pass, the operator does not create another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_attempt_time: Option<String>,
 
     /// Last value of the `ivschat.operators.dev/reconcile-requested-at` annotation that a
     /// reconcile handled.

@@ -157,6 +157,11 @@ pub struct ChatLoggingConfigurationStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
 
+    /// When the operator last asked IVS to create the resource (RFC 3339). Until IVS shows
+    /// the resource or 30 seconds pass, the operator does not create another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_attempt_time: Option<String>,
+
     /// Last value of the `ivschat.operators.dev/reconcile-requested-at` annotation that a
     /// reconcile handled.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -25,8 +25,8 @@ pub fn tags(_: &mut SchemaGenerator) -> Schema {
                 "message": "tag keys must be 1 to 128 characters long"
             },
             {
-                "rule": "self.all(k, !k.startsWith('aws:'))",
-                "message": "tag keys starting with 'aws:' are reserved for AWS"
+                "rule": "self.all(k, !k.lowerAscii().startsWith('aws:'))",
+                "message": "tag keys starting with 'aws:' (in any case) are reserved for AWS"
             },
             {
                 "rule": "self.all(k, !k.startsWith('ivschat.operators.dev/'))",

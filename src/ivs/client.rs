@@ -154,10 +154,11 @@ impl IvsClient {
         }
     }
 
-    /// Lists the ARNs of rooms called `name` that carry every tag in `owner`.
+    /// Lists the ARNs of rooms that carry every tag in `owner`, among rooms called `name`
+    /// or, with `None`, among all rooms.
     pub async fn find_rooms(
         &self,
-        name: &str,
+        name: Option<&str>,
         owner: &BTreeMap<String, String>,
     ) -> Result<Vec<String>, IvsError> {
         let mut found = Vec::new();
@@ -167,7 +168,7 @@ impl IvsClient {
             let out = self
                 .client
                 .list_rooms()
-                .name(name)
+                .set_name(name.map(str::to_string))
                 .set_next_token(token)
                 .send()
                 .await
@@ -276,10 +277,11 @@ impl IvsClient {
         }
     }
 
-    /// Lists the ARNs of logging configurations called `name` that carry every tag in `owner`.
+    /// Lists the ARNs of logging configurations that carry every tag in `owner`, among those
+    /// called `name` or, with `None`, among all.
     pub async fn find_logging_configurations(
         &self,
-        name: &str,
+        name: Option<&str>,
         owner: &BTreeMap<String, String>,
     ) -> Result<Vec<String>, IvsError> {
         let mut found = Vec::new();
@@ -294,7 +296,7 @@ impl IvsClient {
                 .await
                 .map_err(|err| IvsError::from_sdk("ListLoggingConfigurations", err))?;
             for config in out.logging_configurations {
-                let named = config.name.as_deref() == Some(name);
+                let named = name.is_none() || config.name.as_deref() == name;
                 if named && owner_tags_match(&sorted(config.tags), owner) {
                     found.extend(config.arn);
                 }
