@@ -7,5 +7,7 @@
 pub mod controller;
 pub mod crd;
 pub mod emulator;
+pub mod http;
 pub mod ivs;
+pub mod metrics;
 pub mod telemetry;

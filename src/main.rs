@@ -6,11 +6,15 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
-use ivschat_operator::controller::{self, Settings};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use ivschat_operator::controller::{self, LeaderElection, Settings};
 use ivschat_operator::crd;
 use ivschat_operator::emulator::{self, EmulatorArgs};
+use ivschat_operator::http::{self, Probes};
 use ivschat_operator::ivs::{ClientSettings, IvsClient};
-use ivschat_operator::telemetry::{self, LogFormat};
+use ivschat_operator::telemetry::{self, LogFormat, LogLevel};
 
 #[derive(Parser)]
 #[command(
@@ -67,9 +71,36 @@ struct ControllerArgs {
     )]
     default_deletion_policy: crd::DeletionPolicy,
 
-    /// Watch only this namespace instead of all namespaces.
-    #[arg(long, env = "IVSCHAT_WATCH_NAMESPACE")]
-    watch_namespace: Option<String>,
+    /// Namespace to watch; repeat the option (or separate names with commas in the
+    /// environment variable) for several. Without it, all namespaces are watched.
+    #[arg(
+        long = "watch-namespace",
+        env = "IVSCHAT_WATCH_NAMESPACES",
+        value_delimiter = ','
+    )]
+    watch_namespaces: Vec<String>,
+
+    /// Take part in leader election through a Lease, so that of several replicas only the
+    /// leader acts on IVS.
+    #[arg(long, env = "IVSCHAT_LEADER_ELECT")]
+    leader_elect: bool,
+
+    /// Name of the leader-election Lease.
+    #[arg(
+        long,
+        env = "IVSCHAT_LEADER_ELECTION_LEASE",
+        default_value = "ivschat-operator"
+    )]
+    leader_election_lease: String,
+
+    /// Namespace of the leader-election Lease; defaults to POD_NAMESPACE.
+    #[arg(long, env = "POD_NAMESPACE")]
+    leader_election_namespace: Option<String>,
+
+    /// Address for /metrics, /healthz, /readyz and PUT /log-level, such as 0.0.0.0:8080;
+    /// without it, no HTTP endpoint is served.
+    #[arg(long, env = "IVSCHAT_HTTP_LISTEN")]
+    http_listen: Option<std::net::SocketAddr>,
 }
 
 #[tokio::main]
@@ -98,13 +129,14 @@ async fn main() -> anyhow::Result<()> {
             emulator::run(args).await
         }
         Command::Controller(args) => {
-            telemetry::init(cli.log_format, "info,kube_runtime=warn,aws_config=warn");
-            run_controller(args).await
+            let log_level =
+                telemetry::init(cli.log_format, "info,kube_runtime=warn,aws_config=warn");
+            run_controller(args, log_level).await
         }
     }
 }
 
-async fn run_controller(args: ControllerArgs) -> anyhow::Result<()> {
+async fn run_controller(args: ControllerArgs, log_level: LogLevel) -> anyhow::Result<()> {
     let client = kube::Client::try_default()
         .await
         .context("failed to build a Kubernetes client")?;
@@ -119,8 +151,76 @@ async fn run_controller(args: ControllerArgs) -> anyhow::Result<()> {
     let settings = Settings {
         cluster_id: args.cluster_id,
         resync_period: Duration::from_secs(args.resync_seconds.max(1)),
-        namespace: args.watch_namespace,
+        namespaces: args.watch_namespaces,
         default_deletion_policy: args.default_deletion_policy,
     };
-    controller::run(client, ivs, settings).await
+    let leader_election = if args.leader_elect {
+        let namespace = args
+            .leader_election_namespace
+            .context("--leader-elect needs --leader-election-namespace or POD_NAMESPACE")?;
+        let identity = std::env::var("POD_NAME")
+            .unwrap_or_else(|_| format!("ivschat-operator-{}", std::process::id()));
+        Some(LeaderElection {
+            namespace,
+            lease_name: args.leader_election_lease,
+            identity,
+        })
+    } else {
+        None
+    };
+
+    let ready = Arc::new(AtomicBool::new(false));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let http = match args.http_listen {
+        Some(address) => {
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("failed to listen on {address}"))?;
+            tracing::info!(%address, "Serving metrics and probes");
+            let probes = Probes {
+                ready: ready.clone(),
+                log_level,
+            };
+            let mut stopped = stopped.clone();
+            let shutdown = async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            };
+            Some(tokio::spawn(http::serve(listener, probes, shutdown)))
+        }
+        None => None,
+    };
+
+    let result = controller::run(
+        client,
+        ivs,
+        settings,
+        leader_election,
+        ready,
+        shutdown_signal(),
+    )
+    .await;
+    let _ = stop.send(true);
+    if let Some(server) = http {
+        let _ = server.await;
+    }
+    result
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "Failed to listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("Received Ctrl-C; shutting down"),
+        () = terminate => tracing::info!("Received SIGTERM; shutting down"),
+    }
 }

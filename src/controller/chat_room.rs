@@ -16,8 +16,8 @@ use kube::{Resource, ResourceExt};
 
 use super::conditions::{self, Status};
 use super::{
-    Context, Error, MANAGER, THROTTLED_RETRY, default_ivs_name, is_paused, now_rfc3339, object_key,
-    recent_create_attempt, reconcile_request,
+    Context, Error, KindName, MANAGER, THROTTLED_RETRY, default_ivs_name, is_paused, now_rfc3339,
+    object_key, recent_create_attempt, reconcile_request, record_ready,
 };
 use crate::crd::{
     AdoptionPolicy, ChatLoggingConfiguration, ChatRoom, ChatRoomStatus, FINALIZER, ManagementPolicy,
@@ -34,6 +34,7 @@ const WAIT: Duration = Duration::from_secs(10);
 
 /// Reconciles one `ChatRoom`.
 pub async fn reconcile(room: Arc<ChatRoom>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let started = std::time::Instant::now();
     let namespace = room.namespace().ok_or(Error::MissingNamespace)?;
     let api: Api<ChatRoom> = Api::namespaced(ctx.client.clone(), &namespace);
     let key = object_key(room.as_ref());
@@ -47,7 +48,9 @@ pub async fn reconcile(room: Arc<ChatRoom>, ctx: Arc<Context>) -> Result<Action,
         }
     })
     .await
-    .map_err(|e| Error::Finalizer(Box::new(e)))?;
+    .map_err(|e| Error::Finalizer(Box::new(e)));
+    crate::metrics::global().reconciled(ChatRoom::KIND, started.elapsed());
+    let action = action?;
     ctx.record_success(&key);
     Ok(action)
 }
@@ -82,6 +85,7 @@ async fn apply(room: &ChatRoom, ctx: &Context, api: &Api<ChatRoom>) -> Result<Ac
                 "",
                 generation,
             );
+            record_ready(room, &status.conditions);
             write_status(api, room, status).await?;
             Ok(Action::requeue(outcome.requeue))
         }
@@ -134,6 +138,7 @@ async fn apply(room: &ChatRoom, ctx: &Context, api: &Api<ChatRoom>) -> Result<Ac
                 )
                 .await;
             }
+            record_ready(room, &status.conditions);
             write_status(api, room, status).await?;
             Err(error)
         }
@@ -497,6 +502,7 @@ async fn cleanup(room: &ChatRoom, ctx: &Context) -> Result<Action, Error> {
         )
         .await;
     }
+    crate::metrics::global().object_ready(ChatRoom::KIND, &object_key(room), None);
     Ok(Action::await_change())
 }
 

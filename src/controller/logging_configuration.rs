@@ -15,8 +15,8 @@ use kube::{Resource, ResourceExt};
 
 use super::conditions::{self, Status};
 use super::{
-    Context, Error, MANAGER, THROTTLED_RETRY, default_ivs_name, is_paused, now_rfc3339, object_key,
-    recent_create_attempt, reconcile_request,
+    Context, Error, KindName, MANAGER, THROTTLED_RETRY, default_ivs_name, is_paused, now_rfc3339,
+    object_key, recent_create_attempt, reconcile_request, record_ready,
 };
 use crate::crd::{
     AdoptionPolicy, ChatLoggingConfiguration, ChatLoggingConfigurationStatus,
@@ -33,6 +33,7 @@ pub async fn reconcile(
     config: Arc<ChatLoggingConfiguration>,
     ctx: Arc<Context>,
 ) -> Result<Action, Error> {
+    let started = std::time::Instant::now();
     let namespace = config.namespace().ok_or(Error::MissingNamespace)?;
     let api: Api<ChatLoggingConfiguration> = Api::namespaced(ctx.client.clone(), &namespace);
     let key = object_key(config.as_ref());
@@ -46,7 +47,9 @@ pub async fn reconcile(
         }
     })
     .await
-    .map_err(|e| Error::Finalizer(Box::new(e)))?;
+    .map_err(|e| Error::Finalizer(Box::new(e)));
+    crate::metrics::global().reconciled(ChatLoggingConfiguration::KIND, started.elapsed());
+    let action = action?;
     ctx.record_success(&key);
     Ok(action)
 }
@@ -84,6 +87,7 @@ async fn apply(
                 "",
                 generation,
             );
+            record_ready(config, &status.conditions);
             write_status(api, config, status).await?;
             Ok(Action::requeue(outcome.requeue))
         }
@@ -135,6 +139,7 @@ async fn apply(
                 )
                 .await;
             }
+            record_ready(config, &status.conditions);
             write_status(api, config, status).await?;
             Err(error)
         }
@@ -513,6 +518,11 @@ async fn cleanup(config: &ChatLoggingConfiguration, ctx: &Context) -> Result<Act
         )
         .await;
     }
+    crate::metrics::global().object_ready(
+        ChatLoggingConfiguration::KIND,
+        &object_key(config),
+        None,
+    );
     Ok(Action::await_change())
 }
 

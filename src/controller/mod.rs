@@ -13,17 +13,19 @@ mod chat_room;
 pub mod conditions;
 mod error;
 mod logging_configuration;
+mod run;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::{StreamExt, future};
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
-use kube::runtime::{Controller, controller::Action, watcher};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType, Recorder};
 use kube::{Api, Client, Resource, ResourceExt};
 
 pub use error::Error;
+pub use run::{LeaderElection, run};
 
 use crate::crd::{
     ChatLoggingConfiguration, ChatRoom, DeletionPolicy, ManagementPolicy, PAUSED_ANNOTATION,
@@ -51,8 +53,8 @@ pub struct Settings {
     pub cluster_id: String,
     /// How often a converged object is compared with IVS again, to revert drift.
     pub resync_period: Duration,
-    /// Namespace to watch; `None` watches all namespaces.
-    pub namespace: Option<String>,
+    /// Namespaces to watch; empty watches all namespaces.
+    pub namespaces: Vec<String>,
     /// Deletion policy for objects whose spec sets none.
     pub default_deletion_policy: DeletionPolicy,
 }
@@ -172,6 +174,32 @@ pub fn recent_create_attempt(attempt: Option<&str>) -> Option<u64> {
     (elapsed < CREATE_GRACE).then_some(elapsed.as_secs())
 }
 
+/// Static kind name of each reconciled type, for metrics labels.
+pub trait KindName {
+    const KIND: &'static str;
+}
+
+impl KindName for ChatRoom {
+    const KIND: &'static str = "ChatRoom";
+}
+
+impl KindName for ChatLoggingConfiguration {
+    const KIND: &'static str = "ChatLoggingConfiguration";
+}
+
+/// Records an object's Ready status in the metrics.
+fn record_ready<K: Resource<DynamicType = ()> + KindName>(obj: &K, conditions: &[Condition]) {
+    let ready = conditions
+        .iter()
+        .find(|c| c.type_ == conditions::READY)
+        .map(|c| match c.status.as_str() {
+            "True" => "True",
+            "False" => "False",
+            _ => "Unknown",
+        });
+    crate::metrics::global().object_ready(K::KIND, &object_key(obj), ready);
+}
+
 /// Returns whether the object carries the pause annotation.
 pub fn is_paused<K: Resource>(obj: &K) -> bool {
     obj.meta()
@@ -227,11 +255,12 @@ fn object_key<K: Resource<DynamicType = ()>>(obj: &K) -> String {
 
 /// Requeue policy shared by both kinds: terminal errors wait for a spec change, others back
 /// off exponentially per object.
-fn error_policy<K: Resource<DynamicType = ()>>(
+fn error_policy<K: Resource<DynamicType = ()> + KindName>(
     obj: Arc<K>,
     error: &Error,
     ctx: Arc<Context>,
 ) -> Action {
+    crate::metrics::global().reconcile_failed(K::KIND, error.category());
     if error.is_terminal() {
         tracing::warn!(error = %error, category = error.category(), "Reconcile failed; waiting for a spec change");
         return Action::await_change();
@@ -257,70 +286,4 @@ where
         Some(ns) => Api::namespaced(client.clone(), ns),
         None => Api::all(client.clone()),
     }
-}
-
-/// Runs both controllers until a shutdown signal arrives.
-pub async fn run(client: Client, ivs: IvsClient, settings: Settings) -> anyhow::Result<()> {
-    let rooms: Api<ChatRoom> = api(&client, settings.namespace.as_deref());
-    let logging: Api<ChatLoggingConfiguration> = api(&client, settings.namespace.as_deref());
-    for (kind, check) in [
-        (
-            "chatrooms",
-            rooms.list(&Default::default()).await.map(|_| ()),
-        ),
-        (
-            "chatloggingconfigurations",
-            logging.list(&Default::default()).await.map(|_| ()),
-        ),
-    ] {
-        check.map_err(|e| {
-            anyhow::anyhow!(
-                "cannot list {kind}.{}: {e}; install the CRDs with `ivschat-operator crds | kubectl apply -f -`",
-                crate::crd::GROUP
-            )
-        })?;
-    }
-
-    let reporter = Reporter {
-        controller: MANAGER.into(),
-        instance: std::env::var("POD_NAME").ok(),
-    };
-    let ctx = Arc::new(Context {
-        client: client.clone(),
-        ivs,
-        settings,
-        recorder: Recorder::new(client.clone(), reporter),
-        failures: Mutex::default(),
-        regional: Mutex::default(),
-    });
-
-    let room_controller = Controller::new(rooms, watcher::Config::default().any_semantic());
-    let room_store = room_controller.store();
-    let room_controller = room_controller
-        .watches(logging.clone(), watcher::Config::default(), move |config| {
-            chat_room::rooms_referencing(&room_store, &config)
-        })
-        .shutdown_on_signal()
-        .run(chat_room::reconcile, error_policy, ctx.clone())
-        .for_each(|result| {
-            if let Err(error) = result {
-                tracing::debug!(%error, "Room reconcile did not complete");
-            }
-            future::ready(())
-        });
-
-    let logging_controller = Controller::new(logging, watcher::Config::default().any_semantic())
-        .shutdown_on_signal()
-        .run(logging_configuration::reconcile, error_policy, ctx)
-        .for_each(|result| {
-            if let Err(error) = result {
-                tracing::debug!(%error, "Logging configuration reconcile did not complete");
-            }
-            future::ready(())
-        });
-
-    tracing::info!("Controllers started");
-    future::join(room_controller, logging_controller).await;
-    tracing::info!("Controllers stopped");
-    Ok(())
 }

@@ -2,16 +2,21 @@
 //! plain models of this module.
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Instant;
 
 use aws_config::{BehaviorVersion, Region, retry::RetryConfig};
 use aws_sdk_ivschat::Client;
+use aws_sdk_ivschat::config::http::HttpResponse;
+use aws_sdk_ivschat::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ivschat::types::{
     CloudWatchLogsDestinationConfiguration, DestinationConfiguration,
     FirehoseDestinationConfiguration, MessageReviewHandler, S3DestinationConfiguration,
 };
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
+use tracing::Instrument;
 
 use super::error::IvsError;
 use super::limiter::Limiter;
@@ -19,6 +24,7 @@ use super::model::{Destination, Handler, LoggingConfiguration, Room, owner_tags_
 use super::plan::{
     DesiredLoggingConfiguration, DesiredRoom, LoggingConfigurationUpdate, RoomUpdate,
 };
+use crate::metrics;
 
 /// Where and how to reach IVS Chat, on top of the standard AWS configuration chain.
 #[derive(Clone, Debug, Default)]
@@ -78,8 +84,14 @@ impl IvsClient {
 
     /// Reads a room; `None` when IVS has no room with this ARN.
     pub async fn get_room(&self, arn: &str) -> Result<Option<Room>, IvsError> {
-        self.limiter.acquire("GetRoom").await;
-        match self.client.get_room().identifier(arn).send().await {
+        match self
+            .client
+            .get_room()
+            .identifier(arn)
+            .send()
+            .metered(self, "GetRoom")
+            .await
+        {
             Ok(out) => Ok(Some(Room {
                 arn: out.arn.unwrap_or_default(),
                 id: out.id.unwrap_or_default(),
@@ -96,7 +108,7 @@ impl IvsClient {
                 create_time: out.create_time.as_ref().map(timestamp),
                 update_time: out.update_time.as_ref().map(timestamp),
             })),
-            Err(err) => not_found_as_none(IvsError::from_sdk("GetRoom", err)),
+            Err(err) => not_found_as_none(err),
         }
     }
 
@@ -106,7 +118,6 @@ impl IvsClient {
     /// a retried request whose first attempt did reach IVS would make a second room. A failed
     /// attempt is left to the next reconcile, which first looks for the room by its tags.
     pub async fn create_room(&self, desired: &DesiredRoom) -> Result<String, IvsError> {
-        self.limiter.acquire("CreateRoom").await;
         let out = self
             .client
             .create_room()
@@ -119,8 +130,8 @@ impl IvsClient {
             .customize()
             .config_override(no_retries())
             .send()
-            .await
-            .map_err(|err| IvsError::from_sdk("CreateRoom", err))?;
+            .metered(self, "CreateRoom")
+            .await?;
         Ok(out.arn.unwrap_or_default())
     }
 
@@ -130,7 +141,6 @@ impl IvsClient {
             Some(handler) => handler_to_sdk(handler),
             None => MessageReviewHandler::builder().uri("").build(),
         });
-        self.limiter.acquire("UpdateRoom").await;
         self.client
             .update_room()
             .identifier(arn)
@@ -140,17 +150,23 @@ impl IvsClient {
             .set_message_review_handler(handler)
             .set_logging_configuration_identifiers(update.logging_configuration_arns.clone())
             .send()
-            .await
-            .map_err(|err| IvsError::from_sdk("UpdateRoom", err))?;
+            .metered(self, "UpdateRoom")
+            .await?;
         Ok(())
     }
 
     /// Deletes a room; a room that is already gone counts as deleted.
     pub async fn delete_room(&self, arn: &str) -> Result<(), IvsError> {
-        self.limiter.acquire("DeleteRoom").await;
-        match self.client.delete_room().identifier(arn).send().await {
+        match self
+            .client
+            .delete_room()
+            .identifier(arn)
+            .send()
+            .metered(self, "DeleteRoom")
+            .await
+        {
             Ok(_) => Ok(()),
-            Err(err) => not_found_as_none::<()>(IvsError::from_sdk("DeleteRoom", err)).map(|_| ()),
+            Err(err) => not_found_as_none::<()>(err).map(|_| ()),
         }
     }
 
@@ -164,15 +180,14 @@ impl IvsClient {
         let mut found = Vec::new();
         let mut token = None;
         loop {
-            self.limiter.acquire("ListRooms").await;
             let out = self
                 .client
                 .list_rooms()
                 .set_name(name.map(str::to_string))
                 .set_next_token(token)
                 .send()
-                .await
-                .map_err(|err| IvsError::from_sdk("ListRooms", err))?;
+                .metered(self, "ListRooms")
+                .await?;
             for room in out.rooms {
                 if owner_tags_match(&sorted(room.tags), owner) {
                     found.extend(room.arn);
@@ -190,12 +205,12 @@ impl IvsClient {
         &self,
         arn: &str,
     ) -> Result<Option<LoggingConfiguration>, IvsError> {
-        self.limiter.acquire("GetLoggingConfiguration").await;
         match self
             .client
             .get_logging_configuration()
             .identifier(arn)
             .send()
+            .metered(self, "GetLoggingConfiguration")
             .await
         {
             Ok(out) => Ok(Some(LoggingConfiguration {
@@ -211,7 +226,7 @@ impl IvsClient {
                 create_time: out.create_time.as_ref().map(timestamp),
                 update_time: out.update_time.as_ref().map(timestamp),
             })),
-            Err(err) => not_found_as_none(IvsError::from_sdk("GetLoggingConfiguration", err)),
+            Err(err) => not_found_as_none(err),
         }
     }
 
@@ -221,7 +236,6 @@ impl IvsClient {
         &self,
         desired: &DesiredLoggingConfiguration,
     ) -> Result<String, IvsError> {
-        self.limiter.acquire("CreateLoggingConfiguration").await;
         let out = self
             .client
             .create_logging_configuration()
@@ -231,8 +245,8 @@ impl IvsClient {
             .customize()
             .config_override(no_retries())
             .send()
-            .await
-            .map_err(|err| IvsError::from_sdk("CreateLoggingConfiguration", err))?;
+            .metered(self, "CreateLoggingConfiguration")
+            .await?;
         Ok(out.arn.unwrap_or_default())
     }
 
@@ -247,33 +261,29 @@ impl IvsClient {
             .as_ref()
             .map(destination_to_sdk)
             .transpose()?;
-        self.limiter.acquire("UpdateLoggingConfiguration").await;
         self.client
             .update_logging_configuration()
             .identifier(arn)
             .set_name(update.name.clone())
             .set_destination_configuration(destination)
             .send()
-            .await
-            .map_err(|err| IvsError::from_sdk("UpdateLoggingConfiguration", err))?;
+            .metered(self, "UpdateLoggingConfiguration")
+            .await?;
         Ok(())
     }
 
     /// Deletes a logging configuration; one that is already gone counts as deleted.
     pub async fn delete_logging_configuration(&self, arn: &str) -> Result<(), IvsError> {
-        self.limiter.acquire("DeleteLoggingConfiguration").await;
         match self
             .client
             .delete_logging_configuration()
             .identifier(arn)
             .send()
+            .metered(self, "DeleteLoggingConfiguration")
             .await
         {
             Ok(_) => Ok(()),
-            Err(err) => {
-                not_found_as_none::<()>(IvsError::from_sdk("DeleteLoggingConfiguration", err))
-                    .map(|_| ())
-            }
+            Err(err) => not_found_as_none::<()>(err).map(|_| ()),
         }
     }
 
@@ -287,14 +297,13 @@ impl IvsClient {
         let mut found = Vec::new();
         let mut token = None;
         loop {
-            self.limiter.acquire("ListLoggingConfigurations").await;
             let out = self
                 .client
                 .list_logging_configurations()
                 .set_next_token(token)
                 .send()
-                .await
-                .map_err(|err| IvsError::from_sdk("ListLoggingConfigurations", err))?;
+                .metered(self, "ListLoggingConfigurations")
+                .await?;
             for config in out.logging_configurations {
                 let named = name.is_none() || config.name.as_deref() == name;
                 if named && owner_tags_match(&sorted(config.tags), owner) {
@@ -310,28 +319,59 @@ impl IvsClient {
 
     /// Adds or overwrites tags on a room or logging configuration.
     pub async fn tag(&self, arn: &str, tags: &BTreeMap<String, String>) -> Result<(), IvsError> {
-        self.limiter.acquire("TagResource").await;
         self.client
             .tag_resource()
             .resource_arn(arn)
             .set_tags(Some(unsorted(tags)))
             .send()
-            .await
-            .map_err(|err| IvsError::from_sdk("TagResource", err))?;
+            .metered(self, "TagResource")
+            .await?;
         Ok(())
     }
 
     /// Removes tags from a room or logging configuration.
     pub async fn untag(&self, arn: &str, keys: &[String]) -> Result<(), IvsError> {
-        self.limiter.acquire("UntagResource").await;
         self.client
             .untag_resource()
             .resource_arn(arn)
             .set_tag_keys(Some(keys.to_vec()))
             .send()
-            .await
-            .map_err(|err| IvsError::from_sdk("UntagResource", err))?;
+            .metered(self, "UntagResource")
+            .await?;
         Ok(())
+    }
+}
+
+/// Sends an SDK request through the client-side rate limit, in a tracing span, and records
+/// its wait, duration and outcome in the metrics.
+trait Metered<T, E>: Future<Output = Result<T, SdkError<E, HttpResponse>>> + Sized {
+    async fn metered(self, client: &IvsClient, operation: &'static str) -> Result<T, IvsError>;
+}
+
+impl<F, T, E> Metered<T, E> for F
+where
+    F: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    async fn metered(self, client: &IvsClient, operation: &'static str) -> Result<T, IvsError> {
+        let span = tracing::debug_span!("ivs_call", operation);
+        async {
+            let waiting = Instant::now();
+            client.limiter.acquire(operation).await;
+            metrics::global().limiter_waited(operation, waiting.elapsed());
+
+            let started = Instant::now();
+            let result = self.await.map_err(|err| IvsError::from_sdk(operation, err));
+            let outcome = match &result {
+                Ok(_) => "Success",
+                Err(error) => error.kind.as_str(),
+            };
+            metrics::global().ivs_call(operation, outcome, started.elapsed());
+            tracing::debug!(outcome, "IVS call finished");
+            result
+        }
+        .instrument(span)
+        .await
     }
 }
 

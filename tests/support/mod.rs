@@ -118,6 +118,21 @@ impl Emulator {
     }
 }
 
+/// Sends an HTTP request to a loopback URL and returns the body; fails the test on a
+/// non-2xx status.
+pub async fn http(method: &str, url: &str, body: &str) -> String {
+    http_request(method, url, body).await
+}
+
+/// Returns a free loopback port; another process may take it before it is used, which the
+/// tests accept for the ports of the operator's HTTP endpoints.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free loopback port")
+}
+
 /// Minimal HTTP/1.1 request over loopback, enough for the emulator's admin endpoint; the
 /// tests avoid an HTTP client dependency for these few plain calls.
 async fn http_request(method: &str, url: &str, body: &str) -> String {
@@ -218,7 +233,14 @@ impl TestEnv {
     /// Starts (or restarts) the operator process for this namespace.
     pub async fn start_operator(&mut self) {
         self.stop_operator().await;
-        let child = Command::new(env!("CARGO_BIN_EXE_ivschat-operator"))
+        let child = self.spawn_operator("operator", &[]);
+        self.operator = Some(child);
+    }
+
+    /// Starts another operator process for this namespace with `extra_args`, logging to
+    /// `<log_name>.log`; the caller owns the process, which dies with its handle.
+    pub fn spawn_operator(&self, log_name: &str, extra_args: &[&str]) -> Child {
+        Command::new(env!("CARGO_BIN_EXE_ivschat-operator"))
             .args([
                 "controller",
                 "--ivs-endpoint-url",
@@ -230,18 +252,19 @@ impl TestEnv {
                 "--resync-seconds",
                 "5",
             ])
+            .args(extra_args)
             .env("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID)
             .env("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("AWS_CONFIG_FILE", "/dev/null")
             .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
             .env("RUST_LOG", "info,ivschat_operator=debug")
+            .env("POD_NAME", log_name)
             .stdout(Stdio::null())
-            .stderr(log_file(&self.logs.join("operator.log")))
+            .stderr(log_file(&self.logs.join(format!("{log_name}.log"))))
             .kill_on_drop(true)
             .spawn()
-            .expect("the operator starts");
-        self.operator = Some(child);
+            .expect("the operator starts")
     }
 
     /// Kills the operator process with SIGKILL, as a crash would.
