@@ -15,6 +15,7 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt};
 
 use super::conditions::{self, Status};
+use super::publish;
 use super::{
     Context, Error, KindName, MANAGER, THROTTLED_RETRY, default_ivs_name, is_paused, now_rfc3339,
     object_key, recent_create_attempt, reconcile_request, record_ready,
@@ -285,6 +286,14 @@ async fn sync(room: &ChatRoom, ctx: &Context, api: &Api<ChatRoom>) -> Result<Out
     }
 
     fill_status(&mut status, &live);
+    let target = room
+        .spec
+        .publish_to
+        .as_ref()
+        .map(|p| p.config_map_name.as_str());
+    let previous = status.published_config_map.clone();
+    status.published_config_map =
+        publish::publish(ctx, room, target, previous.as_deref(), &live.arn, &live.id).await?;
     let in_sync = plan::room_update(&desired, &live).is_none()
         && plan::tag_changes(&desired.tags, &live.tags).is_empty();
     let ready = if in_sync {
@@ -449,6 +458,11 @@ fn fill_status(status: &mut ChatRoomStatus, live: &Room) {
 /// Deletes the IVS room. Rooms this object may have created without recording them are
 /// found by tag and deleted too. A broken spec never blocks this.
 async fn cleanup(room: &ChatRoom, ctx: &Context) -> Result<Action, Error> {
+    let published = room
+        .status
+        .as_ref()
+        .and_then(|s| s.published_config_map.as_deref());
+    publish::remove_for(ctx, room, published).await?;
     let ivs = ctx.ivs_for(room.spec.region.as_deref());
     if !ctx.deletes_on_removal(room.spec.deletion_policy, room.spec.management_policy) {
         let arn = room

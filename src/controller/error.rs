@@ -36,6 +36,18 @@ pub enum Error {
         source: kube::Error,
     },
 
+    #[error("failed to publish the ARN to ConfigMap {name}: {source}")]
+    Publish {
+        name: String,
+        #[source]
+        source: kube::Error,
+    },
+
+    #[error(
+        "ConfigMap {name} exists and is not owned by this object; choose another publishTo.configMapName or delete that ConfigMap"
+    )]
+    ConfigMapNotOwned { name: String },
+
     #[error("failed to write status: {0}")]
     PatchStatus(#[source] kube::Error),
 
@@ -71,7 +83,10 @@ impl Error {
             return ivs.kind.as_str();
         }
         match self {
-            Error::ReadReference { .. } | Error::PatchStatus(_) => "KubernetesError",
+            Error::ReadReference { .. } | Error::PatchStatus(_) | Error::Publish { .. } => {
+                "KubernetesError"
+            }
+            Error::ConfigMapNotOwned { .. } => "ConfigMapNotOwned",
             Error::MissingNamespace => "InvalidObject",
             Error::AdoptionTargetNotFound { .. } => "AdoptionTargetNotFound",
             _ => "ReconcileError",

@@ -14,6 +14,7 @@ use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::{Resource, ResourceExt};
 
 use super::conditions::{self, Status};
+use super::publish;
 use super::{
     Context, Error, KindName, MANAGER, THROTTLED_RETRY, default_ivs_name, is_paused, now_rfc3339,
     object_key, recent_create_attempt, reconcile_request, record_ready,
@@ -307,6 +308,21 @@ async fn sync(
     }
 
     fill_status(&mut status, &live);
+    let target = config
+        .spec
+        .publish_to
+        .as_ref()
+        .map(|p| p.config_map_name.as_str());
+    let previous = status.published_config_map.clone();
+    status.published_config_map = publish::publish(
+        ctx,
+        config,
+        target,
+        previous.as_deref(),
+        &live.arn,
+        &live.id,
+    )
+    .await?;
     let in_sync = live.state == "ACTIVE"
         && plan::logging_configuration_update(&desired, &live).is_none()
         && plan::tag_changes(&desired.tags, &live.tags).is_empty();
@@ -458,6 +474,11 @@ fn fill_status(status: &mut ChatLoggingConfigurationStatus, live: &LoggingConfig
 /// Deletes the IVS logging configuration. IVS refuses while a room still uses it; that error
 /// is retried with backoff, so the object goes away once the last room lets go.
 async fn cleanup(config: &ChatLoggingConfiguration, ctx: &Context) -> Result<Action, Error> {
+    let published = config
+        .status
+        .as_ref()
+        .and_then(|s| s.published_config_map.as_deref());
+    publish::remove_for(ctx, config, published).await?;
     let ivs = ctx.ivs_for(config.spec.region.as_deref());
     if !ctx.deletes_on_removal(config.spec.deletion_policy, config.spec.management_policy) {
         let arn = config

@@ -13,6 +13,7 @@ mod chat_room;
 pub mod conditions;
 mod error;
 mod logging_configuration;
+mod publish;
 mod run;
 
 use std::collections::{BTreeMap, HashMap};

@@ -7,7 +7,7 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::policy::{Adoption, DeletionPolicy, ManagementPolicy};
+use super::policy::{Adoption, DeletionPolicy, ManagementPolicy, PublishTarget};
 
 /// Desired state of an IVS Chat room.
 #[derive(CustomResource, Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
@@ -97,6 +97,11 @@ pub struct ChatRoomSpec {
     /// An existing IVS room to take over instead of creating one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adopt: Option<Adoption>,
+
+    /// ConfigMap that receives this room's ARN and id, for workloads to read as
+    /// environment variables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish_to: Option<PublishTarget>,
 
     /// Tags on the IVS room: at most 46 (IVS allows 50 and the operator adds 4 of its own
     /// under the `ivschat.operators.dev/` prefix to find the rooms it created), keys of 1 to
@@ -208,6 +213,10 @@ pub struct ChatRoomStatus {
     /// When IVS last updated the room (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
+
+    /// ConfigMap that holds the published ARN and id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_config_map: Option<String>,
 
     /// When the operator last asked IVS to create the resource (RFC 3339). Until IVS shows
     /// the resource or 30 seconds pass, the operator does not create another.

@@ -20,7 +20,7 @@ pub use logging_configuration::{
     CloudWatchLogsDestination, DestinationConfiguration, FirehoseDestination, S3Destination,
 };
 pub use policy::{
-    Adoption, AdoptionPolicy, DeletionPolicy, ManagementPolicy, PAUSED_ANNOTATION,
+    Adoption, AdoptionPolicy, DeletionPolicy, ManagementPolicy, PAUSED_ANNOTATION, PublishTarget,
     RECONCILE_REQUEST_ANNOTATION,
 };
 

@@ -55,6 +55,20 @@ pub enum AdoptionPolicy {
     AdoptOrCreate,
 }
 
+/// A ConfigMap that receives the resource's ARN and id.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PublishTarget {
+    /// Name of the ConfigMap in the object's namespace. The operator creates it with the keys
+    /// `arn` and `id`, owns it, updates it when the ARN changes and deletes it with the object;
+    /// it never overwrites a ConfigMap it does not own.
+    #[schemars(
+        length(min = 1, max = 253),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+    )]
+    pub config_map_name: String,
+}
+
 /// Annotation that stops the operator from acting on an object while set to `"true"`.
 pub const PAUSED_ANNOTATION: &str = "ivschat.operators.dev/paused";
 
