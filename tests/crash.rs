@@ -7,13 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use ivschat_operator::crd::ChatRoom;
-use support::{TestEnv, condition_true};
-
-fn is_ready(room: &ChatRoom) -> bool {
-    room.status
-        .as_ref()
-        .is_some_and(|s| condition_true(&s.conditions, "Ready"))
-}
+use support::{TestEnv, is_ready};
 
 fn room_manifest(name: &str) -> String {
     format!(

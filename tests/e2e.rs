@@ -6,15 +6,9 @@ mod support;
 use std::time::Duration;
 
 use ivschat_operator::crd::{ChatLoggingConfiguration, ChatRoom};
-use support::{TestEnv, condition_true, repo_path};
+use support::{TestEnv, arn_of, condition_true, is_ready, repo_path, room_manifest};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
-
-fn is_ready(room: &ChatRoom) -> bool {
-    room.status
-        .as_ref()
-        .is_some_and(|s| condition_true(&s.conditions, "Ready"))
-}
 
 fn config_is_ready(config: &ChatLoggingConfiguration) -> bool {
     config
@@ -23,24 +17,11 @@ fn config_is_ready(config: &ChatLoggingConfiguration) -> bool {
         .is_some_and(|s| condition_true(&s.conditions, "Ready"))
 }
 
-fn room_manifest(name: &str, extra_spec: &str) -> String {
-    format!(
-        "apiVersion: ivschat.operators.dev/v1alpha1\nkind: ChatRoom\nmetadata:\n  name: {name}\nspec:\n{extra_spec}"
-    )
-}
-
 async fn ready_room(env: &TestEnv, name: &str, spec: &str) -> ChatRoom {
     let (ok, stderr) = env.apply_text(&room_manifest(name, spec)).await;
     assert!(ok, "kubectl apply failed: {stderr}");
     env.wait_for::<ChatRoom, _>(name, READY_TIMEOUT, "Ready", is_ready)
         .await
-}
-
-fn arn_of(room: &ChatRoom) -> String {
-    room.status
-        .as_ref()
-        .and_then(|s| s.arn.clone())
-        .expect("a Ready room has an ARN in status")
 }
 
 #[tokio::test]

@@ -7,13 +7,7 @@ use std::time::Duration;
 
 use ivschat_operator::crd::ChatRoom;
 use k8s_openapi::api::coordination::v1::Lease;
-use support::{TestEnv, condition_true, free_port, http};
-
-fn is_ready(room: &ChatRoom) -> bool {
-    room.status
-        .as_ref()
-        .is_some_and(|s| condition_true(&s.conditions, "Ready"))
-}
+use support::{TestEnv, free_port, http, is_ready};
 
 fn room_manifest(name: &str) -> String {
     format!(

@@ -7,40 +7,13 @@ use std::time::Duration;
 
 use ivschat_operator::crd::ChatRoom;
 use kube::api::{Patch, PatchParams};
-use support::{TestEnv, condition_true};
+use support::{TestEnv, arn_of, has_condition, is_ready, room_manifest};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
-
-fn is_ready(room: &ChatRoom) -> bool {
-    room.status
-        .as_ref()
-        .is_some_and(|s| condition_true(&s.conditions, "Ready"))
-}
-
-fn has_condition(room: &ChatRoom, type_: &str, reason: &str) -> bool {
-    room.status.as_ref().is_some_and(|s| {
-        s.conditions
-            .iter()
-            .any(|c| c.type_ == type_ && c.reason == reason)
-    })
-}
-
-fn room_manifest(name: &str, spec: &str) -> String {
-    format!(
-        "apiVersion: ivschat.operators.dev/v1alpha1\nkind: ChatRoom\nmetadata:\n  name: {name}\nspec:\n{spec}"
-    )
-}
 
 async fn apply_room(env: &TestEnv, name: &str, spec: &str) {
     let (ok, stderr) = env.apply_text(&room_manifest(name, spec)).await;
     assert!(ok, "kubectl apply failed: {stderr}");
-}
-
-fn arn_of(room: &ChatRoom) -> String {
-    room.status
-        .as_ref()
-        .and_then(|s| s.arn.clone())
-        .expect("the room has an ARN in status")
 }
 
 #[tokio::test]

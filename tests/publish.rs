@@ -6,22 +6,9 @@ use std::time::Duration;
 
 use ivschat_operator::crd::ChatRoom;
 use k8s_openapi::api::core::v1::ConfigMap;
-use support::{TestEnv, condition_true};
+use support::{TestEnv, arn_of, is_ready};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
-
-fn is_ready(room: &ChatRoom) -> bool {
-    room.status
-        .as_ref()
-        .is_some_and(|s| condition_true(&s.conditions, "Ready"))
-}
-
-fn arn_of(room: &ChatRoom) -> String {
-    room.status
-        .as_ref()
-        .and_then(|s| s.arn.clone())
-        .expect("status ARN")
-}
 
 fn room_manifest(name: &str, config_map: &str) -> String {
     format!(

@@ -7,18 +7,19 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use kube::api::{Api, Patch, PatchParams};
+use kube::ResourceExt;
+use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::runtime::reflector::{ObjectRef, Store};
-use kube::{Resource, ResourceExt};
 
 use super::conditions::{self, Status};
 use super::publish;
+use super::status::{self, Outcome};
 use super::{
-    Context, Error, KindName, MANAGER, THROTTLED_RETRY, default_ivs_name, is_paused, now_rfc3339,
-    object_key, recent_create_attempt, reconcile_request, record_ready,
+    Context, Error, KindName, default_ivs_name, is_paused, now_rfc3339, object_key,
+    recent_create_attempt,
 };
 use crate::crd::{
     AdoptionPolicy, ChatLoggingConfiguration, ChatRoom, ChatRoomStatus, FINALIZER, ManagementPolicy,
@@ -40,7 +41,7 @@ pub async fn reconcile(room: Arc<ChatRoom>, ctx: Arc<Context>) -> Result<Action,
     let api: Api<ChatRoom> = Api::namespaced(ctx.client.clone(), &namespace);
     let key = object_key(room.as_ref());
     if is_paused(room.as_ref()) {
-        return pause(&room, &api).await;
+        return status::pause(&api, &room).await;
     }
     let action = finalizer(&api, FINALIZER, room, |event| async {
         match event {
@@ -56,97 +57,18 @@ pub async fn reconcile(room: Arc<ChatRoom>, ctx: Arc<Context>) -> Result<Action,
     Ok(action)
 }
 
-/// Result of one pass that did not fail.
-struct Outcome {
-    status: ChatRoomStatus,
-    ready: (Status, &'static str, String),
-    requeue: Duration,
-}
-
 async fn apply(room: &ChatRoom, ctx: &Context, api: &Api<ChatRoom>) -> Result<Action, Error> {
     match sync(room, ctx, api).await {
-        Ok(outcome) => {
-            let mut status = outcome.status;
-            status.last_handled_reconcile_at = reconcile_request(room);
-            let (ready, reason, message) = outcome.ready;
-            let generation = room.metadata.generation;
-            conditions::set(
-                &mut status.conditions,
-                conditions::READY,
-                ready,
-                reason,
-                message,
-                generation,
-            );
-            conditions::set(
-                &mut status.conditions,
-                conditions::SYNCED,
-                Status::True,
-                conditions::RECONCILE_SUCCESS,
-                "",
-                generation,
-            );
-            record_ready(room, &status.conditions);
-            write_status(api, room, status).await?;
-            Ok(Action::requeue(outcome.requeue))
-        }
-        Err(error) => {
-            if error.is_throttled() {
-                // The client-side limiter should prevent this; if IVS still throttles, the
-                // object is making progress at the service's pace, which is no failure.
-                tracing::debug!(error = %error, "Throttled by IVS; trying again shortly");
-                return Ok(Action::requeue(THROTTLED_RETRY));
-            }
-            // This pass may have written status already (a create attempt), so start from
-            // what the API server holds now.
-            let latest = api.get_opt(&room.name_any()).await.ok().flatten();
-            let room = latest.as_ref().unwrap_or(room);
-            let mut status = room.status.clone().unwrap_or_default();
-            if error.create_was_rejected() {
-                status.create_attempt_time = None;
-            }
-            let generation = room.metadata.generation;
-            let ready = if error.is_terminal() {
-                Status::False
-            } else {
-                Status::Unknown
-            };
-            let message = error.to_string();
-            conditions::set(
-                &mut status.conditions,
-                conditions::READY,
-                ready,
-                error.category(),
-                &message,
-                generation,
-            );
-            conditions::set(
-                &mut status.conditions,
-                conditions::SYNCED,
-                Status::False,
-                error.category(),
-                &message,
-                generation,
-            );
-            status.observed_generation = generation;
-            if status_changed(room, &status) {
-                ctx.publish(
-                    room,
-                    EventType::Warning,
-                    error.category(),
-                    "Reconcile",
-                    message,
-                )
-                .await;
-            }
-            record_ready(room, &status.conditions);
-            write_status(api, room, status).await?;
-            Err(error)
-        }
+        Ok(outcome) => status::report_outcome(api, room, outcome).await,
+        Err(error) => status::report_failure(ctx, api, room, error).await,
     }
 }
 
-async fn sync(room: &ChatRoom, ctx: &Context, api: &Api<ChatRoom>) -> Result<Outcome, Error> {
+async fn sync(
+    room: &ChatRoom,
+    ctx: &Context,
+    api: &Api<ChatRoom>,
+) -> Result<Outcome<ChatRoomStatus>, Error> {
     let ivs = ctx.ivs_for(room.spec.region.as_deref());
     let mut status = room.status.clone().unwrap_or_default();
     status.observed_generation = room.metadata.generation;
@@ -191,8 +113,8 @@ async fn sync(room: &ChatRoom, ctx: &Context, api: &Api<ChatRoom>) -> Result<Out
             "creating the IVS room",
             room.metadata.generation,
         );
-        write_status(api, room, attempting.clone()).await?;
-        let written = with_status(room, attempting);
+        status::write_status(api, room, attempting.clone()).await?;
+        let written = status::with_status(room, attempting);
         let room = &written;
 
         let arn = ivs.create_room(&desired).await.map_err(Error::Create)?;
@@ -220,7 +142,7 @@ async fn sync(room: &ChatRoom, ctx: &Context, api: &Api<ChatRoom>) -> Result<Out
             "IVS room created",
             generation,
         );
-        write_status(api, room, creating).await?;
+        status::write_status(api, room, creating).await?;
 
         live = ivs.get_room(&arn).await.map_err(Error::Observe)?;
     }
@@ -436,14 +358,6 @@ fn desired_room(
     }
 }
 
-/// Returns a copy of the object carrying `status`, so later status writes in the same pass
-/// compare against what was just written.
-fn with_status(room: &ChatRoom, status: ChatRoomStatus) -> ChatRoom {
-    let mut copy = room.clone();
-    copy.status = Some(status);
-    copy
-}
-
 fn fill_status(status: &mut ChatRoomStatus, live: &Room) {
     status.arn = Some(live.arn.clone());
     status.id = Some(live.id.clone());
@@ -520,34 +434,6 @@ async fn cleanup(room: &ChatRoom, ctx: &Context) -> Result<Action, Error> {
     Ok(Action::await_change())
 }
 
-fn status_changed(room: &ChatRoom, status: &ChatRoomStatus) -> bool {
-    room.status.as_ref() != Some(status)
-}
-
-/// Writes status by server-side apply, skipping the call when nothing changed.
-async fn write_status(
-    api: &Api<ChatRoom>,
-    room: &ChatRoom,
-    status: ChatRoomStatus,
-) -> Result<(), Error> {
-    if !status_changed(room, &status) {
-        return Ok(());
-    }
-    let patch = serde_json::json!({
-        "apiVersion": ChatRoom::api_version(&()),
-        "kind": ChatRoom::kind(&()),
-        "status": status,
-    });
-    api.patch_status(
-        &room.name_any(),
-        &PatchParams::apply(MANAGER).force(),
-        &Patch::Apply(patch),
-    )
-    .await
-    .map_err(Error::PatchStatus)?;
-    Ok(())
-}
-
 /// Rooms in the configuration's namespace that name it, to reconcile when it changes.
 pub fn rooms_referencing(
     store: &Store<ChatRoom>,
@@ -569,27 +455,12 @@ pub fn rooms_referencing(
         .collect()
 }
 
-/// Leaves a paused object alone and says so in `Synced`.
-async fn pause(room: &ChatRoom, api: &Api<ChatRoom>) -> Result<Action, Error> {
-    let mut status = room.status.clone().unwrap_or_default();
-    conditions::set(
-        &mut status.conditions,
-        conditions::SYNCED,
-        Status::False,
-        conditions::RECONCILE_PAUSED,
-        "the ivschat.operators.dev/paused annotation is \"true\"; remove it to resume",
-        room.metadata.generation,
-    );
-    write_status(api, room, status).await?;
-    Ok(Action::await_change())
-}
-
 /// Mirrors the IVS room named by `adopt.arn` in status without writing to IVS.
 async fn observe_only(
     room: &ChatRoom,
     ivs: &IvsClient,
     mut status: ChatRoomStatus,
-) -> Result<Outcome, Error> {
+) -> Result<Outcome<ChatRoomStatus>, Error> {
     let arn = room
         .spec
         .adopt

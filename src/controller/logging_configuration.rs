@@ -7,17 +7,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use kube::api::{Api, Patch, PatchParams};
+use kube::ResourceExt;
+use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
-use kube::{Resource, ResourceExt};
 
 use super::conditions::{self, Status};
 use super::publish;
+use super::status::{self, Outcome};
 use super::{
-    Context, Error, KindName, MANAGER, THROTTLED_RETRY, default_ivs_name, is_paused, now_rfc3339,
-    object_key, recent_create_attempt, reconcile_request, record_ready,
+    Context, Error, KindName, default_ivs_name, is_paused, now_rfc3339, object_key,
+    recent_create_attempt,
 };
 use crate::crd::{
     AdoptionPolicy, ChatLoggingConfiguration, ChatLoggingConfigurationStatus,
@@ -39,7 +40,7 @@ pub async fn reconcile(
     let api: Api<ChatLoggingConfiguration> = Api::namespaced(ctx.client.clone(), &namespace);
     let key = object_key(config.as_ref());
     if is_paused(config.as_ref()) {
-        return pause(&config, &api).await;
+        return status::pause(&api, &config).await;
     }
     let action = finalizer(&api, FINALIZER, config, |event| async {
         match event {
@@ -55,95 +56,14 @@ pub async fn reconcile(
     Ok(action)
 }
 
-struct Outcome {
-    status: ChatLoggingConfigurationStatus,
-    ready: (Status, &'static str, String),
-    requeue: Duration,
-}
-
 async fn apply(
     config: &ChatLoggingConfiguration,
     ctx: &Context,
     api: &Api<ChatLoggingConfiguration>,
 ) -> Result<Action, Error> {
-    let generation = config.metadata.generation;
     match sync(config, ctx, api).await {
-        Ok(outcome) => {
-            let mut status = outcome.status;
-            status.last_handled_reconcile_at = reconcile_request(config);
-            let (ready, reason, message) = outcome.ready;
-            conditions::set(
-                &mut status.conditions,
-                conditions::READY,
-                ready,
-                reason,
-                message,
-                generation,
-            );
-            conditions::set(
-                &mut status.conditions,
-                conditions::SYNCED,
-                Status::True,
-                conditions::RECONCILE_SUCCESS,
-                "",
-                generation,
-            );
-            record_ready(config, &status.conditions);
-            write_status(api, config, status).await?;
-            Ok(Action::requeue(outcome.requeue))
-        }
-        Err(error) => {
-            if error.is_throttled() {
-                // The client-side limiter should prevent this; if IVS still throttles, the
-                // object is making progress at the service's pace, which is no failure.
-                tracing::debug!(error = %error, "Throttled by IVS; trying again shortly");
-                return Ok(Action::requeue(THROTTLED_RETRY));
-            }
-            // This pass may have written status already (a create attempt), so start from
-            // what the API server holds now.
-            let latest = api.get_opt(&config.name_any()).await.ok().flatten();
-            let config = latest.as_ref().unwrap_or(config);
-            let mut status = config.status.clone().unwrap_or_default();
-            if error.create_was_rejected() {
-                status.create_attempt_time = None;
-            }
-            let ready = if error.is_terminal() {
-                Status::False
-            } else {
-                Status::Unknown
-            };
-            let message = error.to_string();
-            conditions::set(
-                &mut status.conditions,
-                conditions::READY,
-                ready,
-                error.category(),
-                &message,
-                generation,
-            );
-            conditions::set(
-                &mut status.conditions,
-                conditions::SYNCED,
-                Status::False,
-                error.category(),
-                &message,
-                generation,
-            );
-            status.observed_generation = generation;
-            if config.status.as_ref() != Some(&status) {
-                ctx.publish(
-                    config,
-                    EventType::Warning,
-                    error.category(),
-                    "Reconcile",
-                    message,
-                )
-                .await;
-            }
-            record_ready(config, &status.conditions);
-            write_status(api, config, status).await?;
-            Err(error)
-        }
+        Ok(outcome) => status::report_outcome(api, config, outcome).await,
+        Err(error) => status::report_failure(ctx, api, config, error).await,
     }
 }
 
@@ -151,7 +71,7 @@ async fn sync(
     config: &ChatLoggingConfiguration,
     ctx: &Context,
     api: &Api<ChatLoggingConfiguration>,
-) -> Result<Outcome, Error> {
+) -> Result<Outcome<ChatLoggingConfigurationStatus>, Error> {
     let ivs = ctx.ivs_for(config.spec.region.as_deref());
     let mut status = config.status.clone().unwrap_or_default();
     status.observed_generation = config.metadata.generation;
@@ -185,8 +105,8 @@ async fn sync(
             "creating the IVS logging configuration",
             config.metadata.generation,
         );
-        write_status(api, config, attempting.clone()).await?;
-        let written = with_status(config, attempting);
+        status::write_status(api, config, attempting.clone()).await?;
+        let written = status::with_status(config, attempting);
         let config = &written;
 
         let arn = ivs
@@ -217,7 +137,7 @@ async fn sync(
             "IVS logging configuration created",
             generation,
         );
-        write_status(api, config, creating).await?;
+        status::write_status(api, config, creating).await?;
 
         live = ivs
             .get_logging_configuration(&arn)
@@ -451,17 +371,6 @@ fn destination(spec: &DestinationConfiguration) -> Result<Destination, Error> {
     }
 }
 
-/// Returns a copy of the object carrying `status`, so later status writes in the same pass
-/// compare against what was just written.
-fn with_status(
-    config: &ChatLoggingConfiguration,
-    status: ChatLoggingConfigurationStatus,
-) -> ChatLoggingConfiguration {
-    let mut copy = config.clone();
-    copy.status = Some(status);
-    copy
-}
-
 fn fill_status(status: &mut ChatLoggingConfigurationStatus, live: &LoggingConfiguration) {
     status.arn = Some(live.arn.clone());
     status.id = Some(live.id.clone());
@@ -582,48 +491,7 @@ async fn report_deletion_blocked(
         &message,
         generation,
     );
-    write_status(&api, config, status).await
-}
-
-async fn write_status(
-    api: &Api<ChatLoggingConfiguration>,
-    config: &ChatLoggingConfiguration,
-    status: ChatLoggingConfigurationStatus,
-) -> Result<(), Error> {
-    if config.status.as_ref() == Some(&status) {
-        return Ok(());
-    }
-    let patch = serde_json::json!({
-        "apiVersion": ChatLoggingConfiguration::api_version(&()),
-        "kind": ChatLoggingConfiguration::kind(&()),
-        "status": status,
-    });
-    api.patch_status(
-        &config.name_any(),
-        &PatchParams::apply(MANAGER).force(),
-        &Patch::Apply(patch),
-    )
-    .await
-    .map_err(Error::PatchStatus)?;
-    Ok(())
-}
-
-/// Leaves a paused object alone and says so in `Synced`.
-async fn pause(
-    config: &ChatLoggingConfiguration,
-    api: &Api<ChatLoggingConfiguration>,
-) -> Result<Action, Error> {
-    let mut status = config.status.clone().unwrap_or_default();
-    conditions::set(
-        &mut status.conditions,
-        conditions::SYNCED,
-        Status::False,
-        conditions::RECONCILE_PAUSED,
-        "the ivschat.operators.dev/paused annotation is \"true\"; remove it to resume",
-        config.metadata.generation,
-    );
-    write_status(api, config, status).await?;
-    Ok(Action::await_change())
+    status::write_status(&api, config, status).await
 }
 
 /// Mirrors the IVS logging configuration named by `adopt.arn` in status without writing to IVS.
@@ -631,7 +499,7 @@ async fn observe_only(
     config: &ChatLoggingConfiguration,
     ivs: &IvsClient,
     mut status: ChatLoggingConfigurationStatus,
-) -> Result<Outcome, Error> {
+) -> Result<Outcome<ChatLoggingConfigurationStatus>, Error> {
     let arn = config
         .spec
         .adopt

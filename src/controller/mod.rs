@@ -15,6 +15,7 @@ mod error;
 mod logging_configuration;
 mod publish;
 mod run;
+mod status;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};

@@ -422,3 +422,34 @@ pub fn condition_true(
         .iter()
         .any(|c| c.type_ == type_ && c.status == "True")
 }
+
+/// Reports whether a room's `Ready` condition is `True`.
+pub fn is_ready(room: &ivschat_operator::crd::ChatRoom) -> bool {
+    room.status
+        .as_ref()
+        .is_some_and(|s| condition_true(&s.conditions, "Ready"))
+}
+
+/// Reports whether a room has condition `type_` with `reason`.
+pub fn has_condition(room: &ivschat_operator::crd::ChatRoom, type_: &str, reason: &str) -> bool {
+    room.status.as_ref().is_some_and(|s| {
+        s.conditions
+            .iter()
+            .any(|c| c.type_ == type_ && c.reason == reason)
+    })
+}
+
+/// Returns the ARN in a room's status, failing the test when there is none.
+pub fn arn_of(room: &ivschat_operator::crd::ChatRoom) -> String {
+    room.status
+        .as_ref()
+        .and_then(|s| s.arn.clone())
+        .expect("the room has an ARN in status")
+}
+
+/// Returns a ChatRoom manifest; `spec` holds the spec's lines, indented by two spaces.
+pub fn room_manifest(name: &str, spec: &str) -> String {
+    format!(
+        "apiVersion: ivschat.operators.dev/v1alpha1\nkind: ChatRoom\nmetadata:\n  name: {name}\nspec:\n{spec}"
+    )
+}
