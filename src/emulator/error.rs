@@ -99,6 +99,13 @@ pub enum ApiError {
     /// InternalServerException, 500.
     #[error("{0}")]
     Internal(String),
+    /// AccessDeniedException, 403. The emulator returns it only as an injected fault.
+    #[error("{0}")]
+    AccessDenied(String),
+    /// PendingVerification, 403: the account is not verified yet. The emulator returns it only
+    /// as an injected fault.
+    #[error("{0}")]
+    PendingVerification(String),
     /// A SigV4 authentication failure, named by its AWS error code.
     #[error("{name}: {message}")]
     Auth {
@@ -187,6 +194,8 @@ impl ApiError {
             ApiError::ServiceQuotaExceeded { .. } => "ServiceQuotaExceededException",
             ApiError::Throttling { .. } => "ThrottlingException",
             ApiError::Internal(_) => "InternalServerException",
+            ApiError::AccessDenied(_) => "AccessDeniedException",
+            ApiError::PendingVerification(_) => "PendingVerification",
             ApiError::Auth { name, .. } => name,
         }
     }
@@ -200,6 +209,7 @@ impl ApiError {
             ApiError::ServiceQuotaExceeded { .. } => StatusCode::PAYMENT_REQUIRED,
             ApiError::Throttling { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::AccessDenied(_) | ApiError::PendingVerification(_) => StatusCode::FORBIDDEN,
             ApiError::Auth { status, .. } => *status,
         }
     }
@@ -253,7 +263,10 @@ impl ApiError {
                 "resourceType": resource_type,
                 "limit": limit,
             }),
-            ApiError::Internal(message) | ApiError::Auth { message, .. } => {
+            ApiError::Internal(message)
+            | ApiError::AccessDenied(message)
+            | ApiError::PendingVerification(message)
+            | ApiError::Auth { message, .. } => {
                 json!({ "message": message })
             }
         }

@@ -1,15 +1,22 @@
 //! Logging-configuration operations: Create, Get, Update, Delete and ListLoggingConfigurations.
 //!
-//! The emulator applies every change at once, so Create and Update return state ACTIVE (the
-//! only state the model allows in their responses) and Delete removes the configuration
-//! without a DELETING phase.
+//! The emulator applies every change at once. Create and Update return state ACTIVE, the only
+//! state the model allows in their responses. With state hold times set on the admin surface, Get
+//! and List show CREATING or UPDATING for a while after a change, and a deleted
+//! configuration stays visible to them as DELETING before it disappears. Every other
+//! operation treats a DELETING configuration as not found.
+
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use serde_json::{Map, Value, json};
 
 use super::error::{ApiError, LOGGING_CONFIGURATION};
 use super::model::{Destination, LoggingConfiguration};
-use super::patterns::{ResourceKind, is_bucket_name, is_delivery_stream_name, is_log_group_name};
+use super::patterns::{
+    ResourceKind, is_bucket_name, is_delivery_stream_name, is_log_group_name, parse_arn,
+};
+use super::pending::{ACTIVE, CREATING, DELETING, UPDATING};
 use super::rooms::{MAX_PAGE_SIZE, read_paging};
 use super::server::Reply;
 use super::store::{SortKey, Store, decode_token, paginate};
@@ -71,6 +78,7 @@ fn read_identifier(checker: &mut Checker, request: &Map<String, Value>) -> Optio
 pub async fn create(
     store: &Store,
     quota: usize,
+    creating_hold: Duration,
     request: &Map<String, Value>,
 ) -> Result<Reply, ApiError> {
     let mut checker = Checker::new();
@@ -112,9 +120,12 @@ pub async fn create(
                 update_time: now,
                 update_sequence: state.next_sequence(),
                 destination,
-                state: "ACTIVE".to_string(),
+                state: ACTIVE.to_string(),
                 tags: tags.unwrap_or_default(),
             };
+            state
+                .pending
+                .hold_logging_state(&id, CREATING, creating_hold);
             state
                 .logging_configurations
                 .insert(id, configuration.clone());
@@ -137,19 +148,41 @@ pub async fn get(store: &Store, request: &Map<String, Value>) -> Result<Reply, A
     let identifier = identifier.unwrap_or_default();
     store
         .read(|state| {
-            let id = state.resolve(&identifier, ResourceKind::LoggingConfiguration)?;
+            let now = Instant::now();
+            let id = match state.resolve(&identifier, ResourceKind::LoggingConfiguration) {
+                Ok(id) => id,
+                Err(not_found) => {
+                    let deleted = parse_arn(&identifier)
+                        .and_then(|parsed| state.pending.deleted(&parsed.id, now));
+                    return match deleted {
+                        Some(configuration) => Ok(Reply::Json(with_state(configuration, DELETING))),
+                        None => Err(not_found),
+                    };
+                }
+            };
             let configuration = state
                 .logging_configurations
                 .get(&id)
-                .map(LoggingConfiguration::to_json);
+                .map(|c| with_state(c, state.pending.logging_state(&c.id, now)));
             Ok(Reply::Json(configuration.unwrap_or_default()))
         })
         .await
 }
 
+/// Builds the JSON of `configuration` with `state` in place of the stored state.
+fn with_state(configuration: &LoggingConfiguration, state: &str) -> Value {
+    let mut value = configuration.to_json();
+    value["state"] = Value::String(state.to_string());
+    value
+}
+
 /// Handles UpdateLoggingConfiguration: `name` and `destinationConfiguration` change only when
 /// sent, and the destination is replaced as a whole.
-pub async fn update(store: &Store, request: &Map<String, Value>) -> Result<Reply, ApiError> {
+pub async fn update(
+    store: &Store,
+    updating_hold: Duration,
+    request: &Map<String, Value>,
+) -> Result<Reply, ApiError> {
     let mut checker = Checker::new();
     let identifier = read_identifier(&mut checker, request);
     let name = checker.string(request, "name", "", &NAME);
@@ -174,8 +207,12 @@ pub async fn update(store: &Store, request: &Map<String, Value>) -> Result<Reply
             }
             configuration.update_time = Utc::now();
             configuration.update_sequence = sequence;
-            configuration.state = "ACTIVE".to_string();
-            Ok(configuration.clone())
+            configuration.state = ACTIVE.to_string();
+            let updated = configuration.clone();
+            state
+                .pending
+                .hold_logging_state(&id, UPDATING, updating_hold);
+            Ok(updated)
         })
         .await?;
     tracing::info!(
@@ -187,7 +224,12 @@ pub async fn update(store: &Store, request: &Map<String, Value>) -> Result<Reply
 }
 
 /// Handles DeleteLoggingConfiguration. Fails with ConflictException while a room uses it.
-pub async fn delete(store: &Store, request: &Map<String, Value>) -> Result<Reply, ApiError> {
+/// The configuration reads as DELETING for `deleting_hold` before it disappears.
+pub async fn delete(
+    store: &Store,
+    deleting_hold: Duration,
+    request: &Map<String, Value>,
+) -> Result<Reply, ApiError> {
     let mut checker = Checker::new();
     let identifier = read_identifier(&mut checker, request);
     checker.finish()?;
@@ -212,7 +254,9 @@ pub async fn delete(store: &Store, request: &Map<String, Value>) -> Result<Reply
                     resource_type: LOGGING_CONFIGURATION,
                 });
             }
-            state.logging_configurations.remove(&id);
+            if let Some(configuration) = state.logging_configurations.remove(&id) {
+                state.pending.hold_deleted(configuration, deleting_hold);
+            }
             Ok(())
         })
         .await?;
@@ -235,16 +279,21 @@ pub async fn list(store: &Store, request: &Map<String, Value>) -> Result<Reply, 
     };
     store
         .read(|state| {
-            let items = state
+            let now = Instant::now();
+            let settled = state
                 .logging_configurations
                 .values()
-                .map(|c| (SortKey::of(&c.update_time, c.update_sequence), c))
+                .map(|c| (c, state.pending.logging_state(&c.id, now)));
+            let deleted = state.pending.all_deleted(now).map(|c| (c, DELETING));
+            let items = settled
+                .chain(deleted)
+                .map(|(c, shown)| (SortKey::of(&c.update_time, c.update_sequence), (c, shown)))
                 .collect();
             let size = usize::try_from(max_results.unwrap_or(MAX_PAGE_SIZE)).unwrap_or(1);
             let (page, token) = paginate(items, "loggingConfigurations", after, size);
             let list: Vec<Value> = page
                 .into_iter()
-                .map(LoggingConfiguration::to_json)
+                .map(|(c, shown)| with_state(c, shown))
                 .collect();
             let mut body = json!({ "loggingConfigurations": list });
             if let Some(token) = token {

@@ -17,11 +17,13 @@ use std::sync::Arc;
 use anyhow::Context;
 
 mod admin;
+mod connection;
 mod error;
 mod logging;
 mod messaging;
 mod model;
 mod patterns;
+mod pending;
 mod ratelimit;
 mod rooms;
 mod server;
@@ -30,6 +32,7 @@ mod store;
 mod tags;
 mod validate;
 
+use connection::{AbortableListener, ConnectionHandle};
 pub use sigv4::KeyPolicy;
 
 /// Whether per-operation rate limits apply.
@@ -49,8 +52,22 @@ pub struct EmulatorArgs {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4566")]
     pub listen: SocketAddr,
 
-    /// Address of the admin surface for tests (`GET /calls`: requests per operation), kept
-    /// apart from the IVS Chat API. Without it, no admin surface is served.
+    /// Address of the admin surface for tests, kept apart from the IVS Chat API. Without it,
+    /// no admin surface is served. Endpoints (JSON bodies): `GET /calls` returns requests per
+    /// operation. `POST /reset` removes all resources, call counts, faults and settings.
+    /// `PUT /faults/{Operation}` sets a fault, `{"error": "<error type>", "latencyMs": N,
+    /// "dropResponse": true, "times": N}` with every member optional. `error` returns that
+    /// error instead of running the operation. `latencyMs` delays the response by N ms.
+    /// `dropResponse` runs the operation and closes the connection without a response.
+    /// `times` limits the fault to the next N requests, and without it the fault stays until
+    /// `DELETE /faults/{Operation}` or `DELETE /faults`. `GET /faults` lists faults.
+    /// `PUT /settings` merges `{"roomVisibilityDelayMs": N,
+    /// "loggingConfigurationStateHoldMs": {"CREATING": N, "UPDATING": N, "DELETING": N}}`.
+    /// A new room stays invisible to GetRoom, ListRooms, UpdateRoom and the tag operations
+    /// for `roomVisibilityDelayMs`. Get and List of logging configurations show each
+    /// transitional state for its time in ms, and a deleted configuration reads as DELETING
+    /// before it disappears. `GET /settings` returns the settings. Faults and settings start
+    /// empty and are never written to the state file.
     #[arg(long, value_name = "ADDR")]
     pub admin_listen: Option<SocketAddr>,
 
@@ -221,22 +238,24 @@ pub async fn serve_with_admin(
     )
     .await?;
     let limiter = ratelimit::RateLimiter::new(config.rate_limits, config.rate_limit_scale);
-    let calls = Arc::new(admin::CallCounts::default());
+    let app = Arc::new(server::App {
+        config,
+        store,
+        limiter,
+        calls: admin::CallCounts::default(),
+        faults: admin::FaultTable::default(),
+        settings: admin::SettingsCell::default(),
+    });
     let admin_task = admin.map(|admin_listener| {
-        let router = admin::router(calls.clone());
+        let router = admin::router(app.clone());
         tokio::spawn(async move {
             if let Err(error) = axum::serve(admin_listener, router).await {
                 tracing::error!(%error, "admin server failed");
             }
         })
     });
-    let app = Arc::new(server::App {
-        config,
-        store,
-        limiter,
-        calls,
-    });
-    let served = axum::serve(listener, server::router(app))
+    let service = server::router(app).into_make_service_with_connect_info::<ConnectionHandle>();
+    let served = axum::serve(AbortableListener::new(listener), service)
         .with_graceful_shutdown(shutdown)
         .await
         .context("HTTP server failed");

@@ -55,6 +55,14 @@ impl RateLimiter {
         self.acquire_at(operation, Instant::now())
     }
 
+    /// Refills every bucket, as if no request had been made yet.
+    pub fn reset(&self) {
+        self.buckets
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clear();
+    }
+
     fn acquire_at(&self, operation: &'static str, now: Instant) -> Result<(), ApiError> {
         if !self.enabled {
             return Ok(());

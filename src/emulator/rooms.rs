@@ -1,5 +1,7 @@
 //! Room operations: CreateRoom, GetRoom, UpdateRoom, DeleteRoom and ListRooms.
 
+use std::time::{Duration, Instant};
+
 use chrono::Utc;
 use serde_json::{Map, Value, json};
 
@@ -89,8 +91,13 @@ fn read_identifier(checker: &mut Checker, request: &Map<String, Value>) -> Optio
     checker.string(request, "identifier", "", &ROOM_ARN)
 }
 
-/// Handles CreateRoom.
-pub async fn create_room(store: &Store, request: &Map<String, Value>) -> Result<Reply, ApiError> {
+/// Handles CreateRoom. The new room stays hidden from GetRoom, ListRooms, UpdateRoom and the
+/// tag operations for `visibility_delay`.
+pub async fn create_room(
+    store: &Store,
+    visibility_delay: Duration,
+    request: &Map<String, Value>,
+) -> Result<Reply, ApiError> {
     let mut checker = Checker::new();
     let fields = read_room_fields(&mut checker, request);
     let tags = checker.tags(request, "tags", "");
@@ -119,6 +126,7 @@ pub async fn create_room(store: &Store, request: &Map<String, Value>) -> Result<
                 tags: tags.unwrap_or_default(),
                 logging_configuration_identifiers: identifiers,
             };
+            state.pending.hide_room(&id, visibility_delay);
             state.rooms.insert(id, room.clone());
             Ok(room)
         })
@@ -135,7 +143,7 @@ pub async fn get_room(store: &Store, request: &Map<String, Value>) -> Result<Rep
     let identifier = identifier.unwrap_or_default();
     store
         .read(|state| {
-            let id = state.resolve(&identifier, ResourceKind::Room)?;
+            let id = state.resolve_visible(&identifier, ResourceKind::Room)?;
             let room = state.rooms.get(&id).map(Room::to_json);
             Ok(Reply::Json(room.unwrap_or_default()))
         })
@@ -155,7 +163,7 @@ pub async fn update_room(store: &Store, request: &Map<String, Value>) -> Result<
 
     let room = store
         .mutate(|state| {
-            let id = state.resolve(&identifier, ResourceKind::Room)?;
+            let id = state.resolve_visible(&identifier, ResourceKind::Room)?;
             if let Some(identifiers) = &fields.logging_configuration_identifiers {
                 check_logging_configurations_exist(state, identifiers)?;
             }
@@ -242,9 +250,11 @@ pub async fn list_rooms(store: &Store, request: &Map<String, Value>) -> Result<R
             if let Some(arn) = &logging_filter {
                 state.resolve(arn, ResourceKind::LoggingConfiguration)?;
             }
+            let now = Instant::now();
             let matches = state
                 .rooms
                 .values()
+                .filter(|room| !state.pending.is_room_hidden(&room.id, now))
                 .filter(|room| name.as_ref().is_none_or(|name| &room.name == name))
                 .filter(|room| {
                     handler_uri.as_ref().is_none_or(|uri| {

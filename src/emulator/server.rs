@@ -2,21 +2,26 @@
 //! and response encoding.
 //!
 //! A request passes, in order, the SigV4 check, routing, the operation's rate limit and the
-//! operation's own validation, as on the real service.
+//! operation's own validation, as on the real service. A fault set on the admin surface acts
+//! between routing and the rate limit: an injected error replaces the rest, while latency and
+//! dropped responses act after the operation has run.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
 
 use super::Config;
-use super::admin::CallCounts;
+use super::admin::{CallCounts, Fault, FaultTable, SettingsCell};
+use super::connection::ConnectionHandle;
 use super::error::{ApiError, ValidationReason};
+use super::patterns::parse_arn;
 use super::ratelimit::RateLimiter;
 use super::sigv4::{self, SignedRequest};
 use super::store::Store;
@@ -56,13 +61,39 @@ pub struct App {
     /// Per-operation rate limits.
     pub limiter: RateLimiter,
     /// Requests per operation, for the admin surface.
-    pub calls: Arc<CallCounts>,
+    pub calls: CallCounts,
+    /// Injected faults, set on the admin surface.
+    pub faults: FaultTable,
+    /// Eventual-consistency delays, set on the admin surface.
+    pub settings: SettingsCell,
 }
 
-/// Builds the router, which sends every path to [`handle`].
+/// Builds the router, which sends every path to [`handle`]. Serve it with connect info of type
+/// [`ConnectionHandle`].
 pub fn router(app: Arc<App>) -> Router {
     Router::new().fallback(handle).with_state(app)
 }
+
+/// Every operation of the API, as named in the model.
+pub const OPERATIONS: &[&str] = &[
+    "CreateRoom",
+    "GetRoom",
+    "UpdateRoom",
+    "DeleteRoom",
+    "ListRooms",
+    "CreateLoggingConfiguration",
+    "GetLoggingConfiguration",
+    "UpdateLoggingConfiguration",
+    "DeleteLoggingConfiguration",
+    "ListLoggingConfigurations",
+    "CreateChatToken",
+    "SendEvent",
+    "DeleteMessage",
+    "DisconnectUser",
+    "TagResource",
+    "UntagResource",
+    "ListTagsForResource",
+];
 
 /// The POST operations, addressed as `POST /<name>`.
 const POST_OPERATIONS: &[&str] = &[
@@ -137,25 +168,77 @@ fn tag_keys(raw_query: Option<&str>) -> Option<Vec<String>> {
     present.then_some(keys)
 }
 
-/// Serves one request and logs errors at a level that matches who is at fault.
-async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
+/// Facts about a request that [`process`] records besides its result.
+#[derive(Default)]
+struct Outcome {
+    /// The routed operation, if routing succeeded.
+    operation: Option<&'static str>,
+    /// The fault applied to the request, if any.
+    fault: Option<Fault>,
+}
+
+/// Serves one request, applies the latency and dropped-response parts of a fault, and logs
+/// the request at debug level and failures at a level that matches who is at fault.
+async fn handle(
+    State(app): State<Arc<App>>,
+    ConnectInfo(connection): ConnectInfo<ConnectionHandle>,
+    request: Request,
+) -> Response {
+    let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_string();
-    match process(&app, request).await {
+    let mut outcome = Outcome::default();
+    let result = process(&app, request, &mut outcome).await;
+    let operation = outcome.operation.unwrap_or("unknown");
+    let response = match result {
         Ok(reply) => reply.into_response(),
         Err(error) => {
             let status = error.status();
             if status.is_server_error() {
-                tracing::error!(%method, %path, error = %error, "request failed");
+                tracing::error!(operation, %method, %path, error = %error, "request failed");
             } else {
-                tracing::debug!(%method, %path, code = error.name(), error = %error, "request rejected");
+                let code = error.name();
+                tracing::debug!(operation, %method, %path, code, error = %error, "request rejected");
             }
             error.into_response()
         }
+    };
+
+    let fault = outcome.fault.unwrap_or_default();
+    if let Some(latency) = fault.latency_ms {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
     }
+    if fault.drop_response {
+        connection.abort();
+    }
+    tracing::debug!(
+        operation,
+        status = response.status().as_u16(),
+        duration_ms = started.elapsed().as_millis() as u64,
+        peer = %connection.peer,
+        response_dropped = fault.drop_response,
+        "request served"
+    );
+    response
 }
 
-async fn process(app: &App, request: Request) -> Result<Reply, ApiError> {
+/// Returns the id of the resource a request names, for the members of injected errors.
+fn named_resource_id(route: &Route, body: &[u8]) -> String {
+    let arn = match route {
+        Route::Tags(_, arn) => Some(arn.clone()),
+        Route::Post(_) => parse_body(body).ok().and_then(|request| {
+            ["identifier", "roomIdentifier"]
+                .into_iter()
+                .find_map(|key| request.get(key).and_then(Value::as_str).map(str::to_string))
+        }),
+    };
+    arn.as_deref()
+        .and_then(parse_arn)
+        .map(|parsed| parsed.id)
+        .unwrap_or_default()
+}
+
+async fn process(app: &App, request: Request, outcome: &mut Outcome) -> Result<Reply, ApiError> {
     let (parts, body) = request.into_parts();
     let body: Bytes = axum::body::to_bytes(Body::new(body), MAX_BODY_BYTES)
         .await
@@ -182,8 +265,16 @@ async fn process(app: &App, request: Request) -> Result<Reply, ApiError> {
     let operation = match &route {
         Route::Post(operation) | Route::Tags(operation, _) => *operation,
     };
+    outcome.operation = Some(operation);
     app.calls.record(operation);
+    outcome.fault = app.faults.take(operation);
+    if let Some(error) = outcome.fault.as_ref().and_then(|fault| fault.error) {
+        tracing::debug!(operation, ?error, "injecting a fault error");
+        return Err(error.to_api_error(operation, &named_resource_id(&route, &body)));
+    }
     app.limiter.acquire(operation)?;
+    let settings = app.settings.get();
+    let hold_times = settings.logging_configuration_state_hold_ms;
 
     let store = &app.store;
     match route {
@@ -195,18 +286,28 @@ async fn process(app: &App, request: Request) -> Result<Reply, ApiError> {
         Route::Post(operation) => {
             let request = parse_body(&body)?;
             match operation {
-                "CreateRoom" => rooms::create_room(store, &request).await,
+                "CreateRoom" => {
+                    let delay = settings.room_visibility_delay();
+                    rooms::create_room(store, delay, &request).await
+                }
                 "GetRoom" => rooms::get_room(store, &request).await,
                 "UpdateRoom" => rooms::update_room(store, &request).await,
                 "DeleteRoom" => rooms::delete_room(store, &request).await,
                 "ListRooms" => rooms::list_rooms(store, &request).await,
                 "CreateLoggingConfiguration" => {
                     let quota = app.config.logging_configuration_quota;
-                    logging::create(store, quota, &request).await
+                    let hold = Duration::from_millis(hold_times.creating);
+                    logging::create(store, quota, hold, &request).await
                 }
                 "GetLoggingConfiguration" => logging::get(store, &request).await,
-                "UpdateLoggingConfiguration" => logging::update(store, &request).await,
-                "DeleteLoggingConfiguration" => logging::delete(store, &request).await,
+                "UpdateLoggingConfiguration" => {
+                    let hold = Duration::from_millis(hold_times.updating);
+                    logging::update(store, hold, &request).await
+                }
+                "DeleteLoggingConfiguration" => {
+                    let hold = Duration::from_millis(hold_times.deleting);
+                    logging::delete(store, hold, &request).await
+                }
                 "ListLoggingConfigurations" => logging::list(store, &request).await,
                 "CreateChatToken" => messaging::create_chat_token(store, &request).await,
                 "SendEvent" => messaging::send_event(store, &request).await,

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -17,6 +18,7 @@ use tokio::sync::Mutex;
 use super::error::{ApiError, LOGGING_CONFIGURATION, ROOM};
 use super::model::{LoggingConfiguration, Room};
 use super::patterns::{ResourceKind, parse_arn};
+use super::pending::Pending;
 
 /// Version of the state file format.
 const STATE_FORMAT_VERSION: u32 = 1;
@@ -37,6 +39,9 @@ pub struct State {
     pub logging_configurations: BTreeMap<String, LoggingConfiguration>,
     /// The last sequence number handed out by [`State::next_sequence`].
     pub last_sequence: u64,
+    /// Changes that are not visible yet, kept in memory only.
+    #[serde(skip)]
+    pub pending: Pending,
 }
 
 impl State {
@@ -49,6 +54,7 @@ impl State {
             rooms: BTreeMap::new(),
             logging_configurations: BTreeMap::new(),
             last_sequence: 0,
+            pending: Pending::default(),
         }
     }
 
@@ -105,6 +111,16 @@ impl State {
             return Err(ApiError::not_found(resource_type, &parsed.id, arn));
         }
         Ok(parsed.id)
+    }
+
+    /// Like [`State::resolve`], but also returns ResourceNotFoundException for a room that is
+    /// still hidden after its creation.
+    pub fn resolve_visible(&self, arn: &str, kind: ResourceKind) -> Result<String, ApiError> {
+        let id = self.resolve(arn, kind)?;
+        if kind == ResourceKind::Room && self.pending.is_room_hidden(&id, Instant::now()) {
+            return Err(ApiError::not_found(ROOM, &id, arn));
+        }
+        Ok(id)
     }
 }
 
@@ -172,6 +188,7 @@ impl Store {
     ) -> Result<T, ApiError> {
         let mut state = self.state.lock().await;
         let mut draft = state.clone();
+        draft.pending.prune(Instant::now());
         let output = change(&mut draft)?;
         if let Some(path) = &self.file {
             let bytes = serde_json::to_vec_pretty(&draft)
@@ -197,6 +214,15 @@ impl Store {
         }
         *state = draft;
         Ok(output)
+    }
+
+    /// Removes every resource and every pending change, persisting the empty state.
+    pub async fn clear(&self) -> Result<(), ApiError> {
+        self.mutate(|state| {
+            *state = State::new(&state.region, &state.account_id);
+            Ok(())
+        })
+        .await
     }
 }
 

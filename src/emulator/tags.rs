@@ -22,7 +22,7 @@ fn resolve(state: &State, arn: &str) -> Result<(ResourceKind, String), ApiError>
     let kind = parse_arn(arn)
         .map(|parsed| parsed.kind)
         .ok_or_else(|| ApiError::field("resourceArn", "Member must be an IVS Chat ARN"))?;
-    Ok((kind, state.resolve(arn, kind)?))
+    Ok((kind, state.resolve_visible(arn, kind)?))
 }
 
 /// Returns the tags of the resource `arn` names, or ResourceNotFoundException.
