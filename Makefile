@@ -9,19 +9,21 @@ TESTENV := tools/testenv/run.sh
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-deps: ## Check the toolchains and install the AWS CLI when missing
+deps: ## Check the toolchains and install the AWS CLI and boto3 when missing
 	@command -v $(CARGO) >/dev/null || { echo "cargo is missing: install Rust (rustup)"; exit 1; }
 	@command -v go >/dev/null || { echo "go is missing: install Go 1.26 or newer"; exit 1; }
 	@command -v openssl >/dev/null || { echo "openssl is missing: apt-get install openssl"; exit 1; }
 	@command -v python3 >/dev/null || { echo "python3 is missing: apt-get install python3"; exit 1; }
 	@command -v aws >/dev/null || python3 -m pip install --quiet awscli
+	@python3 -c 'import boto3' 2>/dev/null || python3 -m pip install --quiet boto3
 
 build: deps ## Build the operator and the control-plane binaries
 	$(CARGO) build --bins
 	tools/testenv/build.sh >/dev/null
 
-crds: ## Regenerate crds/ from the Rust types
+crds: ## Regenerate crds/ and the chart's copy from the Rust types
 	$(CARGO) run --quiet -- crds > crds/ivschat.operators.dev.yaml
+	cp crds/ivschat.operators.dev.yaml charts/ivschat-operator/files/crds/
 
 demo: build ## Run the main job end to end, then stop everything
 	$(TESTENV) tools/demo.sh

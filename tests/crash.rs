@@ -92,6 +92,11 @@ async fn assert_one_room_per_object(env: &TestEnv) {
 #[tokio::test]
 async fn operator_killed_during_creates_leaves_one_room_each() {
     let mut env = TestEnv::start("sigkill").await;
+    // IVS applies each CreateRoom at once but answers 400 ms later, which leaves a window in
+    // which a kill lands after the room exists and before the operator knows its ARN.
+    env.emulator
+        .inject_fault("CreateRoom", serde_json::json!({"latencyMs": 400}))
+        .await;
     for index in 0..20u64 {
         let (ok, stderr) = env
             .apply_text(&room_manifest(&format!("crash-{index}")))

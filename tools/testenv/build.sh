@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Build kube-apiserver, kubectl and etcd from the Go modules in k8s/ and etcd/
-# into a cache directory outside the repository, and print that bin directory.
+# Build kube-apiserver, kubectl, etcd and helm from the Go modules in k8s/,
+# etcd/ and helm/ into a cache directory outside the repository, and print that
+# bin directory.
 #
 # Usage: build.sh
 #
@@ -9,7 +10,7 @@
 #   IVSCHAT_TESTENV_CACHE  cache root (default: ${XDG_CACHE_HOME:-$HOME/.cache}/ivschat-operator/testenv)
 #
 # The bin directory is <cache root>/<key>/bin, where <key> is a short sha256 of
-# versions.env, both go.mod/go.sum pairs, the Go version and platform, and the
+# versions.env, the three go.mod/go.sum pairs, the Go version and platform, and the
 # build flags. A finished build is reused when its completion stamp exists.
 set -euo pipefail
 
@@ -72,11 +73,15 @@ version_at_least() {
 # version stamped into the binaries comes from versions.env.
 k8s_required=$(required_version "$script_dir/k8s/go.mod" k8s.io/kubernetes)
 etcd_required=$(required_version "$script_dir/etcd/go.mod" go.etcd.io/etcd/server/v3)
+helm_required=$(required_version "$script_dir/helm/go.mod" helm.sh/helm/v4)
 if [[ "$k8s_required" != "v$K8S_VERSION" ]]; then
   die "k8s/go.mod requires k8s.io/kubernetes ${k8s_required:-(nothing)}, but versions.env sets K8S_VERSION=$K8S_VERSION. Make them match."
 fi
 if [[ "$etcd_required" != "v$ETCD_VERSION" ]]; then
   die "etcd/go.mod requires go.etcd.io/etcd/server/v3 ${etcd_required:-(nothing)}, but versions.env sets ETCD_VERSION=$ETCD_VERSION. Make them match."
+fi
+if [[ "$helm_required" != "v$HELM_VERSION" ]]; then
+  die "helm/go.mod requires helm.sh/helm/v4 ${helm_required:-(nothing)}, but versions.env sets HELM_VERSION=$HELM_VERSION. Make them match."
 fi
 
 # GOTOOLCHAIN=local makes a too-old Go fail here instead of downloading a toolchain.
@@ -95,7 +100,7 @@ if [[ ! "$go_version_string" =~ go([0-9]+\.[0-9]+(\.[0-9]+)?) ]]; then
   die "cannot parse the Go version '$go_version_string' reported by $(command -v go)"
 fi
 go_version=${BASH_REMATCH[1]}
-for go_mod in "$script_dir/k8s/go.mod" "$script_dir/etcd/go.mod"; do
+for go_mod in "$script_dir/k8s/go.mod" "$script_dir/etcd/go.mod" "$script_dir/helm/go.mod"; do
   go_needed=$(go_directive "$go_mod")
   if ! version_at_least "$go_version" "$go_needed"; then
     die "$go_mod needs Go $go_needed or newer, but $(command -v go) is go$go_version. Install a newer Go (https://go.dev/dl/) and put it first on PATH"
@@ -116,22 +121,28 @@ done
 # etcd's version number is a constant in go.etcd.io/etcd/api/v3/version, so
 # only its git SHA could be stamped, and no SHA is known for a module build.
 etcd_ldflags="-s -w"
+# The same variables as helm's own Makefile. Without them `helm version`
+# reports only the minor version (v4.3).
+helm_ldflags="-s -w"
+helm_ldflags+=" -X helm.sh/helm/v4/internal/version.version=v$HELM_VERSION"
+helm_ldflags+=" -X helm.sh/helm/v4/internal/version.gitTreeState=clean"
 readonly build_flags="-trimpath"
 
 key=$(
   {
     cat "$script_dir/versions.env" \
       "$script_dir/k8s/go.mod" "$script_dir/k8s/go.sum" \
-      "$script_dir/etcd/go.mod" "$script_dir/etcd/go.sum"
+      "$script_dir/etcd/go.mod" "$script_dir/etcd/go.sum" \
+      "$script_dir/helm/go.mod" "$script_dir/helm/go.sum"
     printf '%s\n' "$go_version_string" "$goos/$goarch" \
       "GOTOOLCHAIN=$GOTOOLCHAIN CGO_ENABLED=$CGO_ENABLED GOFLAGS=$GOFLAGS" \
-      "$build_flags" "$k8s_ldflags" "$etcd_ldflags"
+      "$build_flags" "$k8s_ldflags" "$etcd_ldflags" "$helm_ldflags"
   } | sha256_stdin | cut -c1-16
 )
 cache_root=${IVSCHAT_TESTENV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ivschat-operator/testenv}
 key_dir=$cache_root/$key
 bin_dir=$key_dir/bin
-readonly binaries=(kube-apiserver kubectl etcd)
+readonly binaries=(kube-apiserver kubectl etcd helm)
 
 is_complete() {
   local name
@@ -172,7 +183,7 @@ partial_dir=$(mktemp -d "$key_dir/bin.partial.XXXXXX")
 chmod 755 "$partial_dir"
 trap 'rm -rf "$partial_dir"' EXIT
 
-log "building into $bin_dir (go$go_version $goos/$goarch, Kubernetes v$K8S_VERSION, etcd v$ETCD_VERSION)"
+log "building into $bin_dir (go$go_version $goos/$goarch, Kubernetes v$K8S_VERSION, etcd v$ETCD_VERSION, helm v$HELM_VERSION)"
 log "a build with an empty Go build cache compiles about 2,300 packages, which takes tens of minutes on a small machine"
 
 # Builds package $3 of the module in directory $1 into $partial_dir/$2 with ldflags $4.
@@ -188,11 +199,12 @@ build_binary() {
 build_binary "$script_dir/etcd" etcd go.etcd.io/etcd/server/v3 "$etcd_ldflags"
 build_binary "$script_dir/k8s" kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$k8s_ldflags"
 build_binary "$script_dir/k8s" kubectl k8s.io/kubernetes/cmd/kubectl "$k8s_ldflags"
+build_binary "$script_dir/helm" helm helm.sh/helm/v4/cmd/helm "$helm_ldflags"
 
 {
   printf 'key=%s\n' "$key"
   printf 'go=%s %s/%s\n' "$go_version_string" "$goos" "$goarch"
-  printf 'kubernetes=v%s etcd=v%s\n' "$K8S_VERSION" "$ETCD_VERSION"
+  printf 'kubernetes=v%s etcd=v%s helm=v%s\n' "$K8S_VERSION" "$ETCD_VERSION" "$HELM_VERSION"
 } >"$partial_dir/.complete"
 if is_complete; then
   log "another build of this key finished first, so its binaries are kept"
