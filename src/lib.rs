@@ -10,4 +10,5 @@ pub mod emulator;
 pub mod http;
 pub mod ivs;
 pub mod metrics;
+pub mod plugin;
 pub mod telemetry;

@@ -209,9 +209,26 @@ async fn adoption_takes_over_or_fails_clearly() {
     assert_eq!(env.emulator.calls("CreateRoom").await, 2);
 }
 
+/// Sums the calls that change IVS.
+async fn write_calls(env: &TestEnv) -> u64 {
+    let mut total = 0;
+    for operation in [
+        "CreateRoom",
+        "UpdateRoom",
+        "DeleteRoom",
+        "TagResource",
+        "UntagResource",
+    ] {
+        total += env.emulator.calls(operation).await;
+    }
+    total
+}
+
 #[tokio::test]
 async fn converged_room_makes_no_writes() {
-    let env = TestEnv::start("steady").await;
+    let mut env = TestEnv::start("steady").await;
+    env.stop_operator().await;
+    let _operator = env.spawn_operator("operator", &["--resync-seconds", "1"]);
     apply_room(
         &env,
         "calm",
@@ -223,33 +240,51 @@ async fn converged_room_makes_no_writes() {
         .await;
     let version = room.metadata.resource_version.clone();
     let gets = env.emulator.calls("GetRoom").await;
-    let writes = |calls: [u64; 5]| calls.iter().sum::<u64>();
-    let before = writes([
-        env.emulator.calls("CreateRoom").await,
-        env.emulator.calls("UpdateRoom").await,
-        env.emulator.calls("DeleteRoom").await,
-        env.emulator.calls("TagResource").await,
-        env.emulator.calls("UntagResource").await,
-    ]);
+    let writes = write_calls(&env).await;
 
-    // Resync is 5 seconds in tests, so this spans several reconciles.
-    tokio::time::sleep(Duration::from_secs(16)).await;
-    let after = writes([
-        env.emulator.calls("CreateRoom").await,
-        env.emulator.calls("UpdateRoom").await,
-        env.emulator.calls("DeleteRoom").await,
-        env.emulator.calls("TagResource").await,
-        env.emulator.calls("UntagResource").await,
-    ]);
+    // With a one-second resync period, this spans at least ten reconciles.
+    tokio::time::sleep(Duration::from_secs(12)).await;
     assert!(
-        env.emulator.calls("GetRoom").await >= gets + 2,
-        "the room was reconciled meanwhile"
+        env.emulator.calls("GetRoom").await >= gets + 10,
+        "the room was reconciled at least ten times"
     );
-    assert_eq!(after, before, "no IVS writes in steady state");
+    assert_eq!(
+        write_calls(&env).await,
+        writes,
+        "no IVS writes in steady state"
+    );
     let now = env.api::<ChatRoom>().get("calm").await.expect("room");
     assert_eq!(
         now.metadata.resource_version, version,
         "no status writes in steady state"
+    );
+}
+
+/// Access denied is retried with exponential backoff: over a minute the calls double their
+/// spacing (1, 2, 4, 8, 16, 32 seconds) instead of hammering IVS, and the condition says why.
+#[tokio::test]
+async fn access_denied_backs_off() {
+    let env = TestEnv::start("denied").await;
+    env.emulator
+        .inject_fault(
+            "CreateRoom",
+            serde_json::json!({"error": "AccessDeniedException"}),
+        )
+        .await;
+    apply_room(&env, "forbidden", "  maximumMessageLength: 10\n").await;
+    env.wait_for::<ChatRoom, _>("forbidden", READY_TIMEOUT, "denied", |room| {
+        has_condition(room, "Synced", "AccessDenied")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let attempts = env.emulator.calls("CreateRoom").await;
+    assert!(
+        attempts >= 4,
+        "the operator kept retrying: {attempts} attempts"
+    );
+    assert!(
+        attempts <= 8,
+        "backoff limits attempts in a minute: {attempts} attempts"
     );
 }
 

@@ -10,9 +10,12 @@ use std::time::Duration;
 
 use futures::{StreamExt, future};
 use kube::runtime::events::{Recorder, Reporter};
-use kube::runtime::{Controller, watcher};
-use kube::{Api, Client};
+use kube::runtime::utils::{Predicate, predicates};
+use kube::runtime::{Controller, WatchStreamExt, reflector, watcher};
+use kube::{Api, Client, Resource};
 use kube_lease_manager::LeaseManagerBuilder;
+use serde::de::DeserializeOwned;
+use std::fmt::Debug;
 
 use super::{Context, MANAGER, Settings, api, chat_room, error_policy, logging_configuration};
 use crate::crd::{ChatLoggingConfiguration, ChatRoom};
@@ -151,7 +154,7 @@ async fn run_controllers(
         let rooms: Api<ChatRoom> = api(&client, namespace.as_deref());
         let logging: Api<ChatLoggingConfiguration> = api(&client, namespace.as_deref());
 
-        let room_controller = Controller::new(rooms, watcher::Config::default().any_semantic());
+        let room_controller = filtered_controller(rooms);
         let room_store = room_controller.store();
         let room_controller = room_controller
             .watches(logging.clone(), watcher::Config::default(), move |config| {
@@ -167,20 +170,41 @@ async fn run_controllers(
             });
         controllers.push(Box::pin(room_controller) as Pin<Box<dyn Future<Output = ()> + Send>>);
 
-        let logging_controller =
-            Controller::new(logging, watcher::Config::default().any_semantic())
-                .graceful_shutdown_on(shutdown.clone())
-                .run(logging_configuration::reconcile, error_policy, ctx.clone())
-                .for_each(|result| {
-                    if let Err(error) = result {
-                        tracing::debug!(%error, "Logging configuration reconcile did not complete");
-                    }
-                    future::ready(())
-                });
+        let logging_controller = filtered_controller(logging.clone())
+            .graceful_shutdown_on(shutdown.clone())
+            .run(logging_configuration::reconcile, error_policy, ctx.clone())
+            .for_each(|result| {
+                if let Err(error) = result {
+                    tracing::debug!(%error, "Logging configuration reconcile did not complete");
+                }
+                future::ready(())
+            });
         controllers.push(Box::pin(logging_controller));
     }
 
     tracing::info!("Controllers started");
     future::join_all(controllers).await;
     tracing::info!("Controllers stopped");
+}
+
+/// Builds a controller that reconciles an object when its spec (generation), annotations or
+/// finalizers change, or it is being deleted, but not when only its status changes. The
+/// operator's own status writes would otherwise trigger a reconcile at once and defeat the
+/// backoff after a failure; periodic requeues still catch drift in IVS.
+fn filtered_controller<K>(api: Api<K>) -> Controller<K>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
+    let (reader, writer) = reflector::store();
+    let changes = watcher(api, watcher::Config::default().any_semantic())
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(
+            predicates::generation
+                .combine(predicates::annotations)
+                .combine(predicates::finalizers),
+            Default::default(),
+        );
+    Controller::for_stream(changes, reader)
 }

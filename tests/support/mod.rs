@@ -238,7 +238,8 @@ impl TestEnv {
     }
 
     /// Starts another operator process for this namespace with `extra_args`, logging to
-    /// `<log_name>.log`; the caller owns the process, which dies with its handle.
+    /// `<log_name>.log`; the caller owns the process, which dies with its handle. The resync
+    /// period is 5 seconds unless `extra_args` sets `--resync-seconds`.
     pub fn spawn_operator(&self, log_name: &str, extra_args: &[&str]) -> Child {
         Command::new(env!("CARGO_BIN_EXE_ivschat-operator"))
             .args([
@@ -249,9 +250,12 @@ impl TestEnv {
                 REGION,
                 "--watch-namespace",
                 &self.namespace,
-                "--resync-seconds",
-                "5",
             ])
+            .args(if extra_args.contains(&"--resync-seconds") {
+                &[][..]
+            } else {
+                &["--resync-seconds", "5"][..]
+            })
             .args(extra_args)
             .env("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID)
             .env("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
