@@ -3,19 +3,26 @@
 
 CARGO ?= cargo
 TESTENV := tools/testenv/run.sh
+# Debian's own Python refuses plain `pip install` (PEP 668); there the AWS CLI and boto3,
+# which the tests run, go into the user's site-packages instead.
+pip_install = python3 -m pip install --quiet $(1) 2>/dev/null || python3 -m pip install --quiet --user --break-system-packages $(1)
+# `pip install --user` puts commands here.
+export PATH := $(HOME)/.local/bin:$(PATH)
 
 .PHONY: help deps build crds demo demo-up test lint
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-deps: ## Check the toolchains and install the AWS CLI and boto3 when missing
+deps: ## Check the toolchains; install the AWS CLI and boto3 when missing
 	@command -v $(CARGO) >/dev/null || { echo "cargo is missing: install Rust (rustup)"; exit 1; }
+	@$(CARGO) fmt --version >/dev/null 2>&1 || { echo "rustfmt is missing: rustup component add rustfmt"; exit 1; }
 	@command -v go >/dev/null || { echo "go is missing: install Go 1.26 or newer"; exit 1; }
-	@command -v openssl >/dev/null || { echo "openssl is missing: apt-get install openssl"; exit 1; }
-	@command -v python3 >/dev/null || { echo "python3 is missing: apt-get install python3"; exit 1; }
-	@command -v aws >/dev/null || python3 -m pip install --quiet awscli
-	@python3 -c 'import boto3' 2>/dev/null || python3 -m pip install --quiet boto3
+	@for tool in openssl python3 curl; do \
+	  command -v $$tool >/dev/null || { echo "$$tool is missing: apt-get install $$tool"; exit 1; }; \
+	done
+	@command -v aws >/dev/null || $(call pip_install,awscli)
+	@python3 -c 'import boto3' 2>/dev/null || $(call pip_install,boto3)
 
 build: deps ## Build the operator and the control-plane binaries
 	$(CARGO) build --bins

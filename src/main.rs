@@ -104,9 +104,20 @@ struct ControllerArgs {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    // Printed as a one-line cause chain: anyhow's Debug form would add a backtrace whenever
+    // RUST_BACKTRACE is set, which buries the message a user needs.
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
 
+async fn run(cli: Cli) -> anyhow::Result<()> {
     // The Kubernetes and AWS clients share rustls; choosing the provider once here stops
     // rustls from panicking when more than one provider is compiled in.
     if rustls::crypto::aws_lc_rs::default_provider()

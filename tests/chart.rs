@@ -7,11 +7,17 @@
 
 #[path = "chart/argocd_health.rs"]
 mod argocd_health;
+#[path = "chart/argocd_live.rs"]
+mod argocd_live;
 #[path = "chart/docs.rs"]
 mod docs;
 #[path = "chart/install.rs"]
 mod install;
 #[path = "chart/render.rs"]
 mod render;
+#[path = "chart/service_account.rs"]
+mod service_account;
+#[path = "support/mod.rs"]
+mod support;
 #[path = "chart/tools.rs"]
 mod tools;

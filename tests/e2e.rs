@@ -97,6 +97,22 @@ async fn examples_become_ready_and_match_ivs() {
         Some("ACTIVE")
     );
 
+    // GitOps tools compare the manifests with the live objects; after the operator has
+    // reconciled them, the server-side diff must be empty (exit 0), not drift.
+    for example in [
+        "examples/logging-configuration.yaml",
+        "examples/chat-room.yaml",
+    ] {
+        let path = repo_path(example);
+        let (same, diff, stderr) = env
+            .kubectl(&["diff", "-f", path.to_str().expect("UTF-8 path")])
+            .await;
+        assert!(
+            same,
+            "kubectl diff shows drift for {example}: {diff}{stderr}"
+        );
+    }
+
     env.apply(&repo_path("examples/update/chat-room.yaml"))
         .await;
     let renamed = env

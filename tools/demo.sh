@@ -23,6 +23,10 @@ stop_all() {
   for pid in "${pids[@]}"; do
     wait "$pid" 2>/dev/null || true
   done
+  # With --keep, Ctrl-C or SIGTERM is the normal way to stop.
+  if [[ "$keep" == --keep ]] && ((status == 130 || status == 143)); then
+    status=0
+  fi
   if ((status != 0)); then
     echo "demo failed; logs follow" >&2
     tail -n 40 "$work"/*.log >&2 || true
@@ -89,6 +93,7 @@ if [[ "$keep" == --keep ]]; then
   echo "  export AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION=us-east-1"
   echo "  kubectl get ivschat -o wide"
   echo "  aws ivschat list-rooms --endpoint-url $endpoint"
+  echo "Logs of the operator and the local IVS Chat service: $work"
   echo "Press Ctrl-C to stop."
   while true; do sleep 3600; done
 fi

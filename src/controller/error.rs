@@ -59,7 +59,7 @@ pub enum Error {
 }
 
 impl Error {
-    /// The IVS error behind this failure, if IVS reported one.
+    /// Returns the IVS error behind this failure, if IVS reported one.
     pub fn ivs(&self) -> Option<&IvsError> {
         match self {
             Error::Observe(e)
@@ -102,8 +102,8 @@ impl Error {
             )
     }
 
-    /// Reports whether IVS answered a create with a rejection, so no resource was made; a lost
-    /// response or a server error leaves that unknown.
+    /// Reports whether IVS rejected a create, so no resource was made. After a lost response
+    /// or a server error, whether a resource exists is unknown.
     pub fn create_was_rejected(&self) -> bool {
         match self {
             Error::Create(e) => !matches!(

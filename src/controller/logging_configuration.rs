@@ -467,6 +467,7 @@ async fn report_deletion_blocked(
     let api: Api<ChatLoggingConfiguration> = Api::namespaced(ctx.client.clone(), &namespace);
     let mut status = config.status.clone().unwrap_or_default();
     let generation = config.metadata.generation;
+    status.observed_generation = generation;
     let in_use = error
         .ivs()
         .is_some_and(|e| e.kind == IvsErrorKind::Conflict);

@@ -2,7 +2,7 @@
 //!
 //! Every reconcile runs the same steps: observe the live IVS resource, plan the calls with the
 //! pure functions in [`crate::ivs::plan`], act on IVS, and write status only when it changed.
-//! A finalizer holds each object until its IVS resource is gone.
+//! A finalizer keeps each object until its IVS resource is gone.
 //!
 //! Creating in IVS takes no client token, so the operator tags everything it creates with the
 //! object's identity (cluster id, namespace, name, uid). When status has no ARN yet, the
@@ -41,7 +41,7 @@ pub const PREFIX: &str = "ivschat.operators.dev/";
 /// Wait before trying again after IVS throttled a call.
 const THROTTLED_RETRY: Duration = Duration::from_secs(1);
 
-/// Longest wait between attempts while IVS reports a conflict.
+/// Maximum wait between attempts while IVS reports a conflict.
 const CONFLICT_RETRY: Duration = Duration::from_secs(10);
 
 /// Name the operator reports itself under in Events and as field manager.

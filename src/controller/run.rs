@@ -21,7 +21,7 @@ use super::{Context, MANAGER, Settings, api, chat_room, error_policy, logging_co
 use crate::crd::{ChatLoggingConfiguration, ChatRoom};
 use crate::ivs::IvsClient;
 
-/// Where the leader-election Lease lives and who competes for it.
+/// Location of the leader-election Lease and the identity this replica competes with.
 #[derive(Clone, Debug)]
 pub struct LeaderElection {
     pub namespace: String,

@@ -126,8 +126,8 @@ pub async fn report_failure<K: Managed>(
         return Ok(Action::requeue(THROTTLED_RETRY));
     }
 
-    // This pass may have written status already (a create attempt), so start from what the
-    // API server holds now.
+    // This pass may have written status already (a create attempt), so start from the
+    // object as the API server stores it now.
     let latest = api.get_opt(&obj.name_any()).await.ok().flatten();
     let obj = latest.as_ref().unwrap_or(obj);
     let mut status = obj.status().cloned().unwrap_or_default();
@@ -169,7 +169,7 @@ pub async fn report_failure<K: Managed>(
     Err(error)
 }
 
-/// Leaves a paused object alone and says so in `Synced`.
+/// Leaves a paused object alone and reports the pause in `Synced`.
 pub async fn pause<K: Managed>(api: &Api<K>, obj: &K) -> Result<Action, Error> {
     let mut status = obj.status().cloned().unwrap_or_default();
     conditions::set(

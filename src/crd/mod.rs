@@ -30,12 +30,48 @@ use kube::CustomResourceExt;
 /// API group of both kinds.
 pub const GROUP: &str = "ivschat.operators.dev";
 
-/// Finalizer that holds an object until its IVS resource is deleted.
+/// Finalizer that keeps an object until its IVS resource is deleted.
 pub const FINALIZER: &str = "ivschat.operators.dev/finalizer";
 
 /// Returns the definitions of every kind this operator serves.
 pub fn definitions() -> Vec<CustomResourceDefinition> {
-    vec![ChatRoom::crd(), ChatLoggingConfiguration::crd()]
+    vec![
+        unwrap_descriptions(ChatRoom::crd()),
+        unwrap_descriptions(ChatLoggingConfiguration::crd()),
+    ]
+}
+
+/// Joins the lines of each schema description, which come from doc comments wrapped at the
+/// source's width, so `kubectl explain` wraps them to the terminal instead; blank lines
+/// still separate paragraphs.
+fn unwrap_descriptions(crd: CustomResourceDefinition) -> CustomResourceDefinition {
+    fn walk(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, child) in map.iter_mut() {
+                    match child {
+                        serde_json::Value::String(text) if key == "description" => {
+                            *text = text
+                                .split("\n\n")
+                                .map(|paragraph| {
+                                    paragraph.split('\n').collect::<Vec<_>>().join(" ")
+                                })
+                                .collect::<Vec<_>>()
+                                .join("\n\n");
+                        }
+                        _ => walk(child),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    let Ok(mut value) = serde_json::to_value(&crd) else {
+        return crd;
+    };
+    walk(&mut value);
+    serde_json::from_value(value).unwrap_or(crd)
 }
 
 /// Renders every definition as one multi-document YAML stream, as checked in under `crds/`.

@@ -270,6 +270,22 @@ pub async fn serve_with_admin(
 /// serves until SIGTERM or Ctrl-C.
 pub async fn run(args: EmulatorArgs) -> anyhow::Result<()> {
     let config = Config::from_args(&args)?;
+    if let Some(path) = &config.state_file {
+        let directory = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        anyhow::ensure!(
+            directory.is_dir(),
+            "the directory of --state-file {} does not exist; create it first",
+            path.display()
+        );
+        // Read the state once before announcing the address, so a script waiting for
+        // `listening on` never sees a service that then fails on a broken file.
+        store::Store::open(Some(path.clone()), &config.region, &config.account_id)
+            .await
+            .context("fix the state file or delete it to start empty")?;
+    }
     if !args.listen.ip().is_loopback() {
         tracing::warn!(listen = %args.listen, "listening on a non-loopback address");
     }

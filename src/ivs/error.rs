@@ -45,7 +45,7 @@ impl IvsErrorKind {
 
 /// A failed IVS call.
 ///
-/// The message holds the operation, the error code and the service's message, and never a
+/// The message contains the operation, the error code and the service's message, and never a
 /// request id, so conditions built from it stay the same from one attempt to the next.
 #[derive(Clone, Debug, thiserror::Error)]
 #[error("{operation} failed: {message}")]
@@ -83,11 +83,25 @@ impl IvsError {
                 kind: IvsErrorKind::Transport,
                 message: "timed out waiting for IVS".into(),
             },
-            SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => Self {
-                operation,
-                kind: IvsErrorKind::Transport,
-                message: format!("could not reach IVS: {}", error_chain(&err)),
-            },
+            SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+                let chain = error_chain(&err);
+                // The SDK reports a credential chain that found nothing as a failure to send,
+                // which is a permissions problem to the person reading the condition.
+                if chain.contains("provided credentials") || chain.contains("credentials provider")
+                {
+                    Self {
+                        operation,
+                        kind: IvsErrorKind::AccessDenied,
+                        message: format!("no usable AWS credentials: {chain}"),
+                    }
+                } else {
+                    Self {
+                        operation,
+                        kind: IvsErrorKind::Transport,
+                        message: format!("could not reach IVS: {chain}"),
+                    }
+                }
+            }
             _ => Self {
                 operation,
                 kind: IvsErrorKind::Other,

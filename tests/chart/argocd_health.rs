@@ -84,7 +84,7 @@ fn argo_lua() -> Lua {
 }
 
 /// Runs the health script on `object` and returns (status, message).
-fn health(object: &Value) -> (String, String) {
+pub fn health(object: &Value) -> (String, String) {
     let lua = argo_lua();
     let options = SerializeOptions::new()
         .serialize_none_to_null(false)

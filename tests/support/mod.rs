@@ -241,7 +241,29 @@ impl TestEnv {
     /// `<log_name>.log`; the caller owns the process, which dies with its handle. The resync
     /// period is 5 seconds unless `extra_args` sets `--resync-seconds`.
     pub fn spawn_operator(&self, log_name: &str, extra_args: &[&str]) -> Child {
-        Command::new(env!("CARGO_BIN_EXE_ivschat-operator"))
+        self.operator_command(log_name, extra_args)
+            .spawn()
+            .expect("the operator starts")
+    }
+
+    /// Starts another operator process like [`TestEnv::spawn_operator`], but with
+    /// `KUBECONFIG` set to `kubeconfig`, so it talks to the API server with that file's
+    /// credentials instead of the test's.
+    pub fn spawn_operator_with_kubeconfig(
+        &self,
+        log_name: &str,
+        kubeconfig: &Path,
+        extra_args: &[&str],
+    ) -> Child {
+        self.operator_command(log_name, extra_args)
+            .env("KUBECONFIG", kubeconfig)
+            .spawn()
+            .expect("the operator starts")
+    }
+
+    fn operator_command(&self, log_name: &str, extra_args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ivschat-operator"));
+        command
             .args([
                 "controller",
                 "--ivs-endpoint-url",
@@ -266,9 +288,8 @@ impl TestEnv {
             .env("POD_NAME", log_name)
             .stdout(Stdio::null())
             .stderr(log_file(&self.logs.join(format!("{log_name}.log"))))
-            .kill_on_drop(true)
-            .spawn()
-            .expect("the operator starts")
+            .kill_on_drop(true);
+        command
     }
 
     /// Kills the operator process with SIGKILL, as a crash would.

@@ -5,7 +5,8 @@
 -- table with `status` and `message`. Its Lua runtime loads only the base,
 -- table, package and os libraries, so this script uses no `string` function.
 --
--- The checks run in this order. A paused object is Suspended. An object the
+-- The checks run in this order. An object being deleted is Progressing. A
+-- paused object is Suspended. An object the
 -- operator has not reported on yet, or whose latest generation it has not
 -- processed, is Progressing. A failed reconcile (Synced=False) is Degraded.
 -- Otherwise the Ready condition decides.
@@ -49,6 +50,12 @@ end
 
 local ready = condition(conditions, "Ready")
 local synced = condition(conditions, "Synced")
+
+-- An object being deleted is on its way out, whatever the last reconcile said; Argo CD treats
+-- deleting objects the same way before it runs a health script.
+if obj.metadata ~= nil and obj.metadata.deletionTimestamp ~= nil then
+  return health("Progressing", "Deleting: " .. text(ready, "waiting for the operator to delete the IVS resource"))
+end
 
 -- A paused object keeps its old conditions and an old observedGeneration, so
 -- this check comes before the generation check.
