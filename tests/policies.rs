@@ -370,3 +370,37 @@ async fn hundred_rooms_converge_without_throttling() {
         "no warnings while pacing: {events}"
     );
 }
+
+/// A room's `spec.region` decides where the operator signs and creates it: against a service
+/// in us-west-2, the room naming that region converges while one left on the operator's
+/// region (us-east-1) is refused with a condition that names the mismatch.
+#[tokio::test]
+async fn room_region_overrides_operator_region() {
+    let mut env = TestEnv::start("region").await;
+    env.stop_operator().await;
+    let log = support::repo_path("target/e2e-logs").join(format!("{}-west.log", env.namespace));
+    env.emulator = support::Emulator::start(&log, &["--region", "us-west-2"]).await;
+    env.start_operator().await;
+
+    apply_room(&env, "west", "  region: us-west-2\n").await;
+    let room = env
+        .wait_for::<ChatRoom, _>("west", READY_TIMEOUT, "Ready", is_ready)
+        .await;
+    assert!(
+        arn_of(&room).starts_with("arn:aws:ivschat:us-west-2:"),
+        "the room lives in us-west-2: {}",
+        arn_of(&room)
+    );
+
+    apply_room(&env, "east", "  maximumMessageLength: 10\n").await;
+    let refused = env
+        .wait_for::<ChatRoom, _>("east", READY_TIMEOUT, "refused", |room| {
+            has_condition(room, "Synced", "AccessDenied")
+        })
+        .await;
+    let synced = refused
+        .status
+        .and_then(|s| s.conditions.into_iter().find(|c| c.type_ == "Synced"))
+        .expect("a Synced condition");
+    assert!(synced.message.contains("us-east-1"), "{}", synced.message);
+}
