@@ -607,3 +607,37 @@ async fn full_tag_set_can_be_renamed() {
     env.wait_for::<ChatRoom, _>("crowded", READY_TIMEOUT, "Ready", is_ready)
         .await;
 }
+
+/// A status ARN edited by hand must not wedge the object: the operator finds its room by tags
+/// again, and deletion still removes the room from IVS.
+#[tokio::test]
+async fn corrupted_status_arn_does_not_wedge_deletion() {
+    let env = TestEnv::start("bad-arn").await;
+    let room = ready_room(&env, "scrambled", "  maximumMessageLength: 21\n").await;
+    let arn = arn_of(&room);
+
+    let patch = serde_json::json!({"status": {"arn": "garbage"}});
+    env.api::<ChatRoom>()
+        .patch_status(
+            "scrambled",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(patch),
+        )
+        .await
+        .expect("status is patched");
+    let (ok, _, stderr) = env
+        .kubectl(&["delete", "chatroom", "scrambled", "--wait=false"])
+        .await;
+    assert!(ok, "kubectl delete failed: {stderr}");
+    env.wait_gone::<ChatRoom>("scrambled", READY_TIMEOUT).await;
+
+    let err = env
+        .emulator
+        .client()
+        .get_room()
+        .identifier(&arn)
+        .send()
+        .await
+        .expect_err("the room is gone from IVS");
+    assert!(err.into_service_error().is_resource_not_found_exception());
+}

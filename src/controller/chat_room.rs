@@ -19,7 +19,7 @@ use super::publish;
 use super::status::{self, Outcome};
 use super::{
     Context, Error, KindName, default_ivs_name, is_paused, now_rfc3339, object_key,
-    recent_create_attempt,
+    recent_create_attempt, recorded_arn,
 };
 use crate::crd::{
     AdoptionPolicy, ChatLoggingConfiguration, ChatRoom, ChatRoomStatus, FINALIZER, ManagementPolicy,
@@ -247,7 +247,7 @@ async fn observe(
     desired: &DesiredRoom,
 ) -> Result<Option<Room>, Error> {
     let ivs = ctx.ivs_for(room.spec.region.as_deref());
-    if let Some(arn) = room.status.as_ref().and_then(|s| s.arn.as_deref()) {
+    if let Some(arn) = recorded_arn(room.status.as_ref().and_then(|s| s.arn.as_deref()), "room") {
         let live = ivs.get_room(arn).await.map_err(Error::Observe)?;
         if live.is_none() {
             tracing::info!(%arn, "Room is gone from IVS; creating it again");
@@ -395,12 +395,8 @@ async fn cleanup(room: &ChatRoom, ctx: &Context) -> Result<Action, Error> {
         .await;
         return Ok(Action::await_change());
     }
-    let mut arns: Vec<String> = room
-        .status
-        .as_ref()
-        .and_then(|s| s.arn.clone())
-        .into_iter()
-        .collect();
+    let recorded = recorded_arn(room.status.as_ref().and_then(|s| s.arn.as_deref()), "room");
+    let mut arns: Vec<String> = recorded.map(str::to_string).into_iter().collect();
     if arns.is_empty() {
         let name = room
             .spec

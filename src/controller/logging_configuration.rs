@@ -18,7 +18,7 @@ use super::publish;
 use super::status::{self, Outcome};
 use super::{
     Context, Error, KindName, default_ivs_name, is_paused, now_rfc3339, object_key,
-    recent_create_attempt,
+    recent_create_attempt, recorded_arn,
 };
 use crate::crd::{
     AdoptionPolicy, ChatLoggingConfiguration, ChatLoggingConfigurationStatus,
@@ -271,7 +271,10 @@ async fn observe(
     desired: &DesiredLoggingConfiguration,
 ) -> Result<Option<LoggingConfiguration>, Error> {
     let ivs = ctx.ivs_for(config.spec.region.as_deref());
-    if let Some(arn) = config.status.as_ref().and_then(|s| s.arn.as_deref()) {
+    if let Some(arn) = recorded_arn(
+        config.status.as_ref().and_then(|s| s.arn.as_deref()),
+        "logging-configuration",
+    ) {
         let live = ivs
             .get_logging_configuration(arn)
             .await
@@ -406,12 +409,11 @@ async fn cleanup(config: &ChatLoggingConfiguration, ctx: &Context) -> Result<Act
         .await;
         return Ok(Action::await_change());
     }
-    let mut arns: Vec<String> = config
-        .status
-        .as_ref()
-        .and_then(|s| s.arn.clone())
-        .into_iter()
-        .collect();
+    let recorded = recorded_arn(
+        config.status.as_ref().and_then(|s| s.arn.as_deref()),
+        "logging-configuration",
+    );
+    let mut arns: Vec<String> = recorded.map(str::to_string).into_iter().collect();
     if arns.is_empty() {
         let name = config
             .spec

@@ -202,6 +202,30 @@ fn record_ready<K: Resource<DynamicType = ()> + KindName>(obj: &K, conditions: &
     crate::metrics::global().object_ready(K::KIND, &object_key(obj), ready);
 }
 
+/// Returns the ARN recorded in status when it is an ARN of this kind of IVS resource
+/// (`resource` is `room` or `logging-configuration`). Anything else, for example a value
+/// edited by hand, is ignored, so the operator falls back to finding its resource by tags
+/// instead of failing on it forever.
+pub fn recorded_arn<'a>(arn: Option<&'a str>, resource: &str) -> Option<&'a str> {
+    let arn = arn?;
+    let mut parts = arn.splitn(6, ':');
+    let well_formed = parts.next() == Some("arn")
+        && parts.next().is_some_and(|p| !p.is_empty())
+        && parts.next() == Some("ivschat")
+        && parts.next().is_some_and(|p| !p.is_empty())
+        && parts
+            .next()
+            .is_some_and(|p| p.len() == 12 && p.bytes().all(|b| b.is_ascii_digit()))
+        && parts
+            .next()
+            .and_then(|rest| rest.strip_prefix(resource))
+            .and_then(|rest| rest.strip_prefix('/'))
+            .is_some_and(|id| {
+                !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            });
+    well_formed.then_some(arn)
+}
+
 /// Returns whether the object carries the pause annotation.
 pub fn is_paused<K: Resource>(obj: &K) -> bool {
     obj.meta()
@@ -287,5 +311,37 @@ where
     match namespace {
         Some(ns) => Api::namespaced(client.clone(), ns),
         None => Api::all(client.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::recorded_arn;
+
+    #[test]
+    fn recorded_arn_accepts_arns_of_the_kind() {
+        let room = "arn:aws:ivschat:us-east-1:123456789012:room/abcdEFGH1234";
+        assert_eq!(recorded_arn(Some(room), "room"), Some(room));
+        let config = "arn:aws:ivschat:eu-west-1:123456789012:logging-configuration/abc";
+        assert_eq!(
+            recorded_arn(Some(config), "logging-configuration"),
+            Some(config)
+        );
+    }
+
+    #[test]
+    fn recorded_arn_ignores_other_values() {
+        for value in [
+            "garbage",
+            "",
+            "arn:aws:ivschat:us-east-1:123456789012:room/",
+            "arn:aws:ivschat:us-east-1:123:room/abc",
+            "arn:aws:ivs:us-east-1:123456789012:room/abc",
+            "arn:aws:ivschat:us-east-1:123456789012:logging-configuration/abc",
+            "arn:aws:ivschat:us-east-1:123456789012:room/a/b",
+        ] {
+            assert_eq!(recorded_arn(Some(value), "room"), None, "{value:?}");
+        }
+        assert_eq!(recorded_arn(None, "room"), None);
     }
 }
