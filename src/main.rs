@@ -61,8 +61,8 @@ struct ControllerArgs {
     #[arg(long, env = "IVSCHAT_RESYNC_SECONDS", default_value_t = 300)]
     resync_seconds: u64,
 
-    /// What happens to the IVS resource when an object whose spec sets no deletionPolicy is
-    /// deleted: Delete removes it, Retain keeps it.
+    /// Deletion policy for objects whose spec sets none: Delete removes the IVS resource with
+    /// the object, Retain keeps it.
     #[arg(
         long,
         env = "IVSCHAT_DEFAULT_DELETION_POLICY",

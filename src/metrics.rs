@@ -162,8 +162,8 @@ impl Metrics {
             .observe(waited.as_secs_f64());
     }
 
-    /// Records an object's Ready status (`True`, `False` or `Unknown`); `None` forgets a
-    /// deleted object.
+    /// Records an object's Ready status (`True`, `False` or `Unknown`). `None` removes a
+    /// deleted object from the count.
     pub fn object_ready(&self, kind: &'static str, key: &str, ready: Option<&'static str>) {
         let Ok(mut by_object) = self.ready_by_object.lock() else {
             return;

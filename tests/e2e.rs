@@ -500,8 +500,8 @@ async fn foreign_room_with_same_name_is_left_alone() {
         .expect("the foreign room survives");
 }
 
-/// IVS refuses to delete a logging configuration a room uses; the object waits, says why,
-/// and goes away once the room is deleted.
+/// IVS rejects deleting a logging configuration a room uses, so the object waits, reports
+/// why in its conditions, and goes away once the room is deleted.
 #[tokio::test]
 async fn logging_configuration_in_use_waits_for_room() {
     let env = TestEnv::start("in-use").await;

@@ -261,7 +261,7 @@ async fn converged_room_makes_no_writes() {
 }
 
 /// Access denied is retried with exponential backoff: over a minute the calls double their
-/// spacing (1, 2, 4, 8, 16, 32 seconds) instead of hammering IVS, and the condition says why.
+/// spacing (1, 2, 4, 8, 16, 32 seconds) instead of hammering IVS, and the condition reports why.
 #[tokio::test]
 async fn access_denied_backs_off() {
     let env = TestEnv::start("denied").await;

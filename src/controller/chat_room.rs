@@ -17,10 +17,7 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use super::conditions::{self, Status};
 use super::publish;
 use super::status::{self, Outcome};
-use super::{
-    Context, Error, KindName, default_ivs_name, is_paused, now_rfc3339, object_key,
-    recent_create_attempt, recorded_arn,
-};
+use super::{Context, Error, KindName, default_ivs_name, is_paused, object_key, recorded_arn};
 use crate::crd::{
     AdoptionPolicy, ChatLoggingConfiguration, ChatRoom, ChatRoomStatus, FINALIZER, ManagementPolicy,
 };
@@ -31,7 +28,7 @@ use crate::ivs::{Handler, IvsClient, Room};
 const DEFAULT_MAXIMUM_MESSAGE_LENGTH: i32 = 500;
 const DEFAULT_MAXIMUM_MESSAGE_RATE_PER_SECOND: i32 = 10;
 
-/// How soon to look again while waiting on a reference or on IVS.
+/// Delay before the next look while waiting on a reference or on IVS.
 const WAIT: Duration = Duration::from_secs(10);
 
 /// Reconciles one `ChatRoom`.
@@ -90,31 +87,10 @@ async fn sync(
 
     let mut live = observe(room, ctx, &desired).await?;
     if live.is_none() {
-        // A create whose outcome is unknown (lost response, crash) or whose room IVS does not
-        // show yet must not be repeated: IVS takes no client token, so a second call makes a
-        // second room. Trust "not found" only once the grace period has passed.
-        if let Some(since) = recent_create_attempt(status.create_attempt_time.as_deref()) {
-            let message = format!(
-                "waiting for IVS to show the room requested {since}s ago before creating another"
-            );
-            return Ok(Outcome {
-                status,
-                ready: (Status::False, conditions::CREATING, message),
-                requeue: Duration::from_secs(5),
-            });
-        }
-        status.create_attempt_time = Some(now_rfc3339());
-        let mut attempting = status.clone();
-        conditions::set(
-            &mut attempting.conditions,
-            conditions::READY,
-            Status::False,
-            conditions::CREATING,
-            "creating the IVS room",
-            room.metadata.generation,
-        );
-        status::write_status(api, room, attempting.clone()).await?;
-        let written = status::with_status(room, attempting);
+        let written = match status::begin_create(api, room, &mut status, "room").await? {
+            Ok(written) => written,
+            Err(waiting) => return Ok(waiting),
+        };
         let room = &written;
 
         let arn = ivs.create_room(&desired).await.map_err(Error::Create)?;

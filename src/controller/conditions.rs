@@ -1,6 +1,6 @@
 //! `Ready` and `Synced` conditions, with their reasons as constants.
 //!
-//! `Ready` says whether the IVS resource exists and matches the spec; `Synced` says whether the
+//! `Ready` reports whether the IVS resource exists and matches the spec; `Synced` reports whether the
 //! last reconcile succeeded. A condition's `lastTransitionTime` moves only when its status
 //! moves, so rewriting the same outcome changes nothing.
 

@@ -16,10 +16,7 @@ use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use super::conditions::{self, Status};
 use super::publish;
 use super::status::{self, Outcome};
-use super::{
-    Context, Error, KindName, default_ivs_name, is_paused, now_rfc3339, object_key,
-    recent_create_attempt, recorded_arn,
-};
+use super::{Context, Error, KindName, default_ivs_name, is_paused, object_key, recorded_arn};
 use crate::crd::{
     AdoptionPolicy, ChatLoggingConfiguration, ChatLoggingConfigurationStatus,
     DestinationConfiguration, FINALIZER, ManagementPolicy,
@@ -27,7 +24,7 @@ use crate::crd::{
 use crate::ivs::plan::{self, DesiredLoggingConfiguration};
 use crate::ivs::{Destination, IvsClient, IvsError, IvsErrorKind, LoggingConfiguration};
 
-/// How soon to look again while IVS reports a transitional state.
+/// Delay before the next look while IVS reports a transitional state.
 const WAIT: Duration = Duration::from_secs(5);
 
 /// Reconciles one `ChatLoggingConfiguration`.
@@ -82,31 +79,11 @@ async fn sync(
 
     let mut live = observe(config, ctx, &desired).await?;
     if live.is_none() {
-        // A create whose outcome is unknown (lost response, crash) or whose room IVS does not
-        // show yet must not be repeated: IVS takes no client token, so a second call makes a
-        // second logging configuration. Trust "not found" only once the grace period has passed.
-        if let Some(since) = recent_create_attempt(status.create_attempt_time.as_deref()) {
-            let message = format!(
-                "waiting for IVS to show the logging configuration requested {since}s ago before creating another"
-            );
-            return Ok(Outcome {
-                status,
-                ready: (Status::False, conditions::CREATING, message),
-                requeue: Duration::from_secs(5),
-            });
-        }
-        status.create_attempt_time = Some(now_rfc3339());
-        let mut attempting = status.clone();
-        conditions::set(
-            &mut attempting.conditions,
-            conditions::READY,
-            Status::False,
-            conditions::CREATING,
-            "creating the IVS logging configuration",
-            config.metadata.generation,
-        );
-        status::write_status(api, config, attempting.clone()).await?;
-        let written = status::with_status(config, attempting);
+        let written =
+            match status::begin_create(api, config, &mut status, "logging configuration").await? {
+                Ok(written) => written,
+                Err(waiting) => return Ok(waiting),
+            };
         let config = &written;
 
         let arn = ivs

@@ -14,7 +14,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::conditions::{self, Status};
-use super::{Context, Error, KindName, MANAGER, THROTTLED_RETRY, reconcile_request, record_ready};
+use super::{
+    Context, Error, KindName, MANAGER, THROTTLED_RETRY, now_rfc3339, recent_create_attempt,
+    reconcile_request, record_ready,
+};
 use crate::crd::{
     ChatLoggingConfiguration, ChatLoggingConfigurationStatus, ChatRoom, ChatRoomStatus,
 };
@@ -37,7 +40,8 @@ pub trait Managed:
     fn conditions(status: &mut Self::Status) -> &mut Vec<Condition>;
     fn set_observed_generation(status: &mut Self::Status, generation: Option<i64>);
     fn set_last_handled_reconcile_at(status: &mut Self::Status, value: Option<String>);
-    fn clear_create_attempt(status: &mut Self::Status);
+    fn create_attempt_time(status: &Self::Status) -> Option<&str>;
+    fn set_create_attempt_time(status: &mut Self::Status, time: Option<String>);
     fn replace_status(&mut self, status: Self::Status);
 }
 
@@ -58,8 +62,11 @@ macro_rules! impl_managed {
             fn set_last_handled_reconcile_at(status: &mut $status, value: Option<String>) {
                 status.last_handled_reconcile_at = value;
             }
-            fn clear_create_attempt(status: &mut $status) {
-                status.create_attempt_time = None;
+            fn create_attempt_time(status: &$status) -> Option<&str> {
+                status.create_attempt_time.as_deref()
+            }
+            fn set_create_attempt_time(status: &mut $status, time: Option<String>) {
+                status.create_attempt_time = time;
             }
             fn replace_status(&mut self, status: $status) {
                 self.status = Some(status);
@@ -132,7 +139,7 @@ pub async fn report_failure<K: Managed>(
     let obj = latest.as_ref().unwrap_or(obj);
     let mut status = obj.status().cloned().unwrap_or_default();
     if error.create_was_rejected() {
-        K::clear_create_attempt(&mut status);
+        K::set_create_attempt_time(&mut status, None);
     }
     let generation = obj.meta().generation;
     K::set_observed_generation(&mut status, generation);
@@ -167,6 +174,44 @@ pub async fn report_failure<K: Managed>(
     record_ready(obj, K::conditions(&mut status));
     write_status(api, obj, status).await?;
     Err(error)
+}
+
+/// Records a create attempt in status before the create call, and returns a copy of the
+/// object carrying that status for later writes in the same pass.
+///
+/// A create whose outcome is unknown (lost response, crash) or whose resource IVS does not
+/// show yet must not be repeated, because IVS takes no client token and a second call makes a
+/// second resource. While an earlier attempt is within [`super::CREATE_GRACE`], this returns the
+/// waiting outcome to report instead.
+pub async fn begin_create<K: Managed>(
+    api: &Api<K>,
+    obj: &K,
+    status: &mut K::Status,
+    what: &str,
+) -> Result<Result<K, Outcome<K::Status>>, Error> {
+    if let Some(since) = recent_create_attempt(K::create_attempt_time(status)) {
+        let message = format!(
+            "waiting for IVS to show the {what} requested {since}s ago before creating another"
+        );
+        return Ok(Err(Outcome {
+            status: status.clone(),
+            ready: (Status::False, conditions::CREATING, message),
+            requeue: Duration::from_secs(5),
+        }));
+    }
+
+    K::set_create_attempt_time(status, Some(now_rfc3339()));
+    let mut attempting = status.clone();
+    conditions::set(
+        K::conditions(&mut attempting),
+        conditions::READY,
+        Status::False,
+        conditions::CREATING,
+        format!("creating the IVS {what}"),
+        obj.meta().generation,
+    );
+    write_status(api, obj, attempting.clone()).await?;
+    Ok(Ok(with_status(obj, attempting)))
 }
 
 /// Leaves a paused object alone and reports the pause in `Synced`.

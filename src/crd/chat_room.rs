@@ -123,13 +123,13 @@ pub struct MessageReviewHandler {
     )]
     pub uri: String,
 
-    /// What happens to a message when the handler fails, times out or returns an invalid
+    /// Outcome for a message when the handler fails, times out or returns an invalid
     /// response: `ALLOW` (the default) delivers it, `DENY` drops it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fallback_result: Option<FallbackResult>,
 }
 
-/// Outcome for a message when the review handler gives no valid answer.
+/// Outcome for a message when the review handler returns no valid result.
 #[derive(Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum FallbackResult {
@@ -214,7 +214,7 @@ pub struct ChatRoomStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
 
-    /// ConfigMap that holds the published ARN and id.
+    /// ConfigMap that contains the published ARN and id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published_config_map: Option<String>,
 

@@ -47,7 +47,7 @@ pub struct ChatLoggingConfigurationSpec {
     #[schemars(length(max = 128), regex(pattern = r"^[a-zA-Z0-9_-]*$"))]
     pub name: Option<String>,
 
-    /// Where IVS delivers chat logs: exactly one of `s3`, `cloudWatchLogs` or `firehose`.
+    /// Destination of chat logs: exactly one of `s3`, `cloudWatchLogs` or `firehose`.
     pub destination_configuration: DestinationConfiguration,
 
     /// AWS region of the IVS resource; defaults to the operator's region.
@@ -162,7 +162,7 @@ pub struct ChatLoggingConfigurationStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
 
-    /// ConfigMap that holds the published ARN and id.
+    /// ConfigMap that contains the published ARN and id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published_config_map: Option<String>,
 

@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// What happens to the IVS resource when its object is deleted.
+/// Fate of the IVS resource when its object is deleted.
 #[derive(
     Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema, clap::ValueEnum,
 )]
@@ -45,7 +45,7 @@ pub struct Adoption {
     pub policy: Option<AdoptionPolicy>,
 }
 
-/// What to do when the resource to adopt does not exist.
+/// Behaviour when the resource to adopt does not exist.
 #[derive(Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
 pub enum AdoptionPolicy {
     /// Report the missing resource and wait for a spec change.
@@ -72,6 +72,6 @@ pub struct PublishTarget {
 /// Annotation that stops the operator from acting on an object while set to `"true"`.
 pub const PAUSED_ANNOTATION: &str = "ivschat.operators.dev/paused";
 
-/// Annotation whose every new value asks for an immediate reconcile; status echoes the last
+/// Annotation whose every new value requests an immediate reconcile; status echoes the last
 /// value handled in `lastHandledReconcileAt`.
 pub const RECONCILE_REQUEST_ANNOTATION: &str = "ivschat.operators.dev/reconcile-requested-at";

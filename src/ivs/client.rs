@@ -26,7 +26,7 @@ use super::plan::{
 };
 use crate::metrics;
 
-/// Where and how to reach IVS Chat, on top of the standard AWS configuration chain.
+/// Connection settings for IVS Chat, on top of the standard AWS configuration chain.
 #[derive(Clone, Debug, Default)]
 pub struct ClientSettings {
     /// Region to use instead of the one the AWS chain finds.

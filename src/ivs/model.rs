@@ -29,7 +29,7 @@ pub struct Room {
     pub update_time: Option<String>,
 }
 
-/// Where a logging configuration delivers chat logs.
+/// Destination of a logging configuration's chat logs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Destination {
     S3 { bucket_name: String },

@@ -86,7 +86,7 @@ impl Emulator {
         }
     }
 
-    /// An SDK client signed with the test credentials.
+    /// Returns an SDK client signed with the test credentials.
     pub fn client(&self) -> aws_sdk_ivschat::Client {
         let config = aws_sdk_ivschat::Config::builder()
             .behavior_version(BehaviorVersion::latest())
@@ -472,7 +472,7 @@ pub fn arn_of(room: &ivschat_operator::crd::ChatRoom) -> String {
         .expect("the room has an ARN in status")
 }
 
-/// Returns a ChatRoom manifest; `spec` holds the spec's lines, indented by two spaces.
+/// Returns a ChatRoom manifest; `spec` contains the spec's lines, indented by two spaces.
 pub fn room_manifest(name: &str, spec: &str) -> String {
     format!(
         "apiVersion: ivschat.operators.dev/v1alpha1\nkind: ChatRoom\nmetadata:\n  name: {name}\nspec:\n{spec}"
