@@ -61,6 +61,23 @@ struct ControllerArgs {
     #[arg(long, env = "IVSCHAT_RESYNC_SECONDS", default_value_t = 300)]
     resync_seconds: u64,
 
+    /// Seconds between two reads of a ListRooms page by the bulk observer, which turns
+    /// between the newest rooms and a sweep through all of them. A room changed outside the
+    /// operator is found within two intervals; a deleted one within one sweep (two intervals
+    /// per 50 rooms).
+    #[arg(long, env = "IVSCHAT_POLL_SECONDS", default_value_t = 5.0, value_parser = positive_seconds)]
+    poll_seconds: f64,
+
+    /// Reconciles of each kind that run at once; the others wait in line.
+    #[arg(long, env = "IVSCHAT_MAX_CONCURRENT_RECONCILES", default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..))]
+    max_concurrent_reconciles: u16,
+
+    /// Multiplies the client-side IVS rate limits. IVS quotas cannot be raised, so keep 1
+    /// against AWS; a local service started with the same `--rate-limit-scale` accepts more,
+    /// which lets benchmarks shrink time.
+    #[arg(long, env = "IVSCHAT_QUOTA_SCALE", default_value_t = 1.0, value_parser = positive_number)]
+    ivs_quota_scale: f64,
+
     /// Deletion policy for objects whose spec sets none: Delete removes the IVS resource with
     /// the object, Retain keeps it.
     #[arg(
@@ -154,6 +171,7 @@ async fn run_controller(args: ControllerArgs, log_level: LogLevel) -> anyhow::Re
     let ivs = IvsClient::from_settings(&ClientSettings {
         region: args.region,
         endpoint_url: args.ivs_endpoint_url,
+        quota_scale: args.ivs_quota_scale,
     })
     .await;
     if ivs.region().is_none() {
@@ -164,6 +182,8 @@ async fn run_controller(args: ControllerArgs, log_level: LogLevel) -> anyhow::Re
         resync_period: Duration::from_secs(args.resync_seconds.max(1)),
         namespaces: args.watch_namespaces,
         default_deletion_policy: args.default_deletion_policy,
+        poll_interval: Duration::from_secs_f64(args.poll_seconds),
+        max_concurrent_reconciles: args.max_concurrent_reconciles,
     };
     let leader_election = if args.leader_elect {
         let namespace = args
@@ -215,6 +235,24 @@ async fn run_controller(args: ControllerArgs, log_level: LogLevel) -> anyhow::Re
         let _ = server.await;
     }
     result
+}
+
+/// Parses a number of seconds between a millisecond and a day.
+fn positive_seconds(value: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(seconds) if (0.001..=86_400.0).contains(&seconds) => Ok(seconds),
+        _ => Err(format!(
+            "expected seconds between 0.001 and 86400, got {value:?}"
+        )),
+    }
+}
+
+/// Parses a finite number greater than zero.
+fn positive_number(value: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(number) if number.is_finite() && number > 0.0 => Ok(number),
+        _ => Err(format!("expected a number greater than 0, got {value:?}")),
+    }
 }
 
 /// Completes on Ctrl-C or SIGTERM.

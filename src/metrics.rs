@@ -38,6 +38,11 @@ struct CallLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ConditionLabels {
     kind: &'static str,
     ready: &'static str,
@@ -53,6 +58,7 @@ pub struct Metrics {
     ivs_call_seconds: Family<OperationLabels, Histogram>,
     limiter_wait_seconds: Family<OperationLabels, Histogram>,
     objects: Family<ConditionLabels, Gauge>,
+    drift: Family<ReasonLabels, Counter>,
     /// Ready status per object, from which the `objects` gauge is counted.
     ready_by_object: Mutex<HashMap<String, (&'static str, &'static str)>>,
 }
@@ -82,6 +88,7 @@ impl Metrics {
             seconds_histogram as fn() -> _,
         );
         let objects = Family::<ConditionLabels, Gauge>::default();
+        let drift = Family::<ReasonLabels, Counter>::default();
         registry.register(
             "reconciles",
             "Count of reconciles by kind",
@@ -117,6 +124,11 @@ impl Metrics {
             "Number of objects by kind and Ready status",
             objects.clone(),
         );
+        registry.register(
+            "room_drift_detected",
+            "Count of rooms the bulk observer found changed (changed) or absent from a sweep (missing)",
+            drift.clone(),
+        );
         Self {
             registry,
             reconciles,
@@ -126,6 +138,7 @@ impl Metrics {
             ivs_call_seconds,
             limiter_wait_seconds,
             objects,
+            drift,
             ready_by_object: Mutex::default(),
         }
     }
@@ -168,20 +181,25 @@ impl Metrics {
         let Ok(mut by_object) = self.ready_by_object.lock() else {
             return;
         };
-        match ready {
+        let previous = match ready {
             Some(ready) => by_object.insert(key.to_string(), (kind, ready)),
             None => by_object.remove(key),
         };
-        let mut counts: HashMap<(&'static str, &'static str), i64> = HashMap::new();
-        for (kind, ready) in by_object.values() {
-            *counts.entry((kind, ready)).or_default() += 1;
-        }
-        self.objects.clear();
-        for ((kind, ready), count) in counts {
+        if let Some((kind, ready)) = previous {
             self.objects
                 .get_or_create(&ConditionLabels { kind, ready })
-                .set(count);
+                .dec();
         }
+        if let Some(ready) = ready {
+            self.objects
+                .get_or_create(&ConditionLabels { kind, ready })
+                .inc();
+        }
+    }
+
+    /// Counts a room the bulk observer found changed or missing.
+    pub fn drift_detected(&self, reason: &'static str) {
+        self.drift.get_or_create(&ReasonLabels { reason }).inc();
     }
 
     /// Renders every metric in the Prometheus text format.

@@ -428,6 +428,16 @@ async fn room_created_before_crash_is_adopted() {
         .await
         .expect("the room object exists");
     let uid = object.metadata.uid.clone().expect("the object has a uid");
+    // The crashed operator wrote its create guard before calling IVS, as it always does.
+    let guard = serde_json::json!({"status": {"createAttemptTime": "2026-01-01T00:00:00Z"}});
+    env.api::<ChatRoom>()
+        .patch_status(
+            "survivor",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(guard),
+        )
+        .await
+        .expect("status is patched");
 
     let ivs = env.emulator.client();
     let mut created = Vec::new();

@@ -224,6 +224,9 @@ async fn write_calls(env: &TestEnv) -> u64 {
     total
 }
 
+/// A converged room costs nothing but the observer's listing: with a one-second resync and
+/// poll interval, twelve seconds bring no GetRoom, no write to IVS or to the object, and at
+/// most one ListRooms per interval.
 #[tokio::test]
 async fn converged_room_makes_no_writes() {
     let mut env = TestEnv::start("steady").await;
@@ -240,13 +243,19 @@ async fn converged_room_makes_no_writes() {
         .await;
     let version = room.metadata.resource_version.clone();
     let gets = env.emulator.calls("GetRoom").await;
+    let lists = env.emulator.calls("ListRooms").await;
     let writes = write_calls(&env).await;
 
-    // With a one-second resync period, this spans at least ten reconciles.
     tokio::time::sleep(Duration::from_secs(12)).await;
+    assert_eq!(
+        env.emulator.calls("GetRoom").await,
+        gets,
+        "no GetRoom in steady state"
+    );
+    let listed = env.emulator.calls("ListRooms").await - lists;
     assert!(
-        env.emulator.calls("GetRoom").await >= gets + 10,
-        "the room was reconciled at least ten times"
+        (6..=13).contains(&listed),
+        "about one ListRooms per second: {listed} in 12 seconds"
     );
     assert_eq!(
         write_calls(&env).await,
@@ -369,6 +378,36 @@ async fn hundred_rooms_converge_without_throttling() {
         events.trim().is_empty(),
         "no warnings while pacing: {events}"
     );
+
+    // Converged, the hundred rooms (two ListRooms pages) are watched by listing alone.
+    let gets = env.emulator.calls("GetRoom").await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(
+        env.emulator.calls("GetRoom").await,
+        gets,
+        "no room is read one by one in steady state"
+    );
+
+    // The oldest room, last in every listing, is deleted behind the operator's back: only a
+    // complete sweep notices, and the room is created again.
+    let oldest = env
+        .api::<ChatRoom>()
+        .get("crowd-0")
+        .await
+        .expect("the room object exists");
+    let old_arn = arn_of(&oldest);
+    env.emulator
+        .client()
+        .delete_room()
+        .identifier(&old_arn)
+        .send()
+        .await
+        .expect("out-of-band delete");
+    env.wait_for::<ChatRoom, _>("crowd-0", Duration::from_secs(60), "recreated", |room| {
+        is_ready(room) && arn_of(room) != old_arn
+    })
+    .await;
+    assert_eq!(env.emulator.calls("CreateRoom").await, 101);
 }
 
 /// A room's `spec.region` decides where the operator signs and creates it: against a service

@@ -15,9 +15,13 @@ use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::runtime::reflector::{ObjectRef, Store};
 
 use super::conditions::{self, Status};
+use super::observer::{RoomObserver, Verdict, room_fingerprint};
 use super::publish;
 use super::status::{self, Outcome};
-use super::{Context, Error, KindName, default_ivs_name, is_paused, object_key, recorded_arn};
+use super::{
+    Context, Error, KindName, default_ivs_name, is_paused, object_key, reconcile_request,
+    recorded_arn,
+};
 use crate::crd::{
     AdoptionPolicy, ChatLoggingConfiguration, ChatRoom, ChatRoomStatus, FINALIZER, ManagementPolicy,
 };
@@ -84,103 +88,93 @@ async fn sync(
         }
     };
     let desired = desired_room(room, ctx, logging_configuration_arns);
+    let observer = ctx.room_observer(room.spec.region.as_deref());
 
-    let mut live = observe(room, ctx, &desired).await?;
-    if live.is_none() {
-        let written = match status::begin_create(api, room, &mut status, "room").await? {
-            Ok(written) => written,
-            Err(waiting) => return Ok(waiting),
-        };
-        let room = &written;
+    let (mut live, mut read) = match observe(room, ctx, &desired, observer).await? {
+        Some(found) => found,
+        None => {
+            let written = match status::begin_create(api, room, &mut status, "room").await? {
+                Ok(written) => written,
+                Err(waiting) => return Ok(waiting),
+            };
+            let room = &written;
 
-        let arn = ivs.create_room(&desired).await.map_err(Error::Create)?;
-        tracing::info!(%arn, "Created room");
-        ctx.publish(
-            room,
-            EventType::Normal,
-            "Created",
-            "CreateRoom",
-            format!("Created IVS room {arn}"),
-        )
-        .await;
+            let created = ivs.create_room(&desired).await.map_err(Error::Create)?;
+            let arn = created.arn.clone();
+            tracing::info!(%arn, "Created room");
+            ctx.publish(
+                room,
+                EventType::Normal,
+                "Created",
+                "CreateRoom",
+                format!("Created IVS room {arn}"),
+            )
+            .await;
 
-        // Record the ARN before anything else can fail, so the next pass reads this room
-        // instead of searching for it.
-        status.arn = Some(arn.clone());
-        status.id = arn.rsplit('/').next().map(str::to_string);
-        let mut creating = status.clone();
-        let generation = room.metadata.generation;
-        conditions::set(
-            &mut creating.conditions,
-            conditions::READY,
-            Status::False,
-            conditions::CREATING,
-            "IVS room created",
-            generation,
-        );
-        status::write_status(api, room, creating).await?;
-
-        live = ivs.get_room(&arn).await.map_err(Error::Observe)?;
-    }
-    let Some(mut live) = live else {
-        // IVS reads are eventually consistent: a room just created may not be visible yet.
-        return Ok(Outcome {
-            status,
-            ready: (
+            // Record the ARN before anything else can fail, so the next pass reads this room
+            // instead of searching for it.
+            status.arn = Some(arn);
+            status.id = Some(created.id.clone());
+            let mut creating = status.clone();
+            let generation = room.metadata.generation;
+            conditions::set(
+                &mut creating.conditions,
+                conditions::READY,
                 Status::False,
                 conditions::CREATING,
-                "waiting for IVS to show the new room".into(),
-            ),
-            requeue: Duration::from_secs(2),
-        });
+                "IVS room created",
+                generation,
+            );
+            status::write_status(api, room, creating).await?;
+            // The response carries the whole room, so no GetRoom is needed.
+            (created, true)
+        }
     };
 
-    let mut changed = false;
-    if let Some(update) = plan::room_update(&desired, &live) {
-        ivs.update_room(&live.arn, &update)
-            .await
-            .map_err(Error::Update)?;
-        tracing::info!(arn = %live.arn, ?update, "Updated room");
-        ctx.publish(
-            room,
-            EventType::Normal,
-            "Updated",
-            "UpdateRoom",
-            format!("Updated IVS room {}", live.arn),
-        )
-        .await;
-        changed = true;
-    }
-    let tags = plan::tag_changes(&desired.tags, &live.tags);
-    // Remove before adding, so a renamed key never takes the resource past 50 tags.
-    if !tags.remove.is_empty() {
-        ivs.untag(&live.arn, &tags.remove)
-            .await
-            .map_err(Error::Tag)?;
-        changed = true;
-    }
-    if !tags.set.is_empty() {
-        ivs.tag(&live.arn, &tags.set).await.map_err(Error::Tag)?;
-        changed = true;
-    }
-    if !tags.is_empty() {
-        tracing::info!(arn = %live.arn, set = ?tags.set.keys(), removed = ?tags.remove, "Updated room tags");
-    }
-    if changed {
-        match ivs.get_room(&live.arn).await.map_err(Error::Observe)? {
-            Some(room) => live = room,
-            None => {
-                return Ok(Outcome {
-                    status,
-                    ready: (
-                        Status::False,
-                        conditions::UPDATING,
-                        "IVS room disappeared during update".into(),
-                    ),
-                    requeue: Duration::from_secs(2),
-                });
+    // When `live` was assumed from status, a change made outside the operator that the
+    // observer has not reported yet shows in the UpdateRoom response; a second round
+    // reverts it.
+    for _ in 0..2 {
+        let update = plan::room_update(&desired, &live);
+        if update.is_none() && plan::tag_changes(&desired.tags, &live.tags).is_empty() {
+            break;
+        }
+        if let Some(update) = update {
+            live = ivs
+                .update_room(&live.arn, &update)
+                .await
+                .map_err(Error::Update)?;
+            read = true;
+            tracing::info!(arn = %live.arn, ?update, "Updated room");
+            ctx.publish(
+                room,
+                EventType::Normal,
+                "Updated",
+                "UpdateRoom",
+                format!("Updated IVS room {}", live.arn),
+            )
+            .await;
+        }
+        let tags = plan::tag_changes(&desired.tags, &live.tags);
+        // Remove before adding, so a renamed key never takes the resource past 50 tags.
+        if !tags.remove.is_empty() {
+            ivs.untag(&live.arn, &tags.remove)
+                .await
+                .map_err(Error::Tag)?;
+            for key in &tags.remove {
+                live.tags.remove(key);
             }
         }
+        if !tags.set.is_empty() {
+            ivs.tag(&live.arn, &tags.set).await.map_err(Error::Tag)?;
+            live.tags.extend(tags.set.clone());
+        }
+        if !tags.is_empty() {
+            tracing::info!(arn = %live.arn, set = ?tags.set.keys(), removed = ?tags.remove, "Updated room tags");
+        }
+    }
+    if let Some(observer) = observer {
+        observer.track(ObjectRef::from_obj(room), &live, read);
     }
 
     fill_status(&mut status, &live);
@@ -215,26 +209,35 @@ async fn sync(
     })
 }
 
-/// Finds the live room: by the ARN in status, or, when status has none, by the operator's
-/// tags, adopting one match and deleting any duplicates an interrupted create left behind.
+/// Finds the live room and says whether it was read from IVS. With an ARN in status, the
+/// room is taken from status when the bulk observer vouches for it, and read otherwise.
+/// Without one, it is the adoption target, or a room an interrupted create left: found by
+/// the operator's tags, one adopted and any duplicates deleted.
 async fn observe(
     room: &ChatRoom,
     ctx: &Context,
     desired: &DesiredRoom,
-) -> Result<Option<Room>, Error> {
+    observer: Option<&RoomObserver>,
+) -> Result<Option<(Room, bool)>, Error> {
     let ivs = ctx.ivs_for(room.spec.region.as_deref());
     if let Some(arn) = recorded_arn(room.status.as_ref().and_then(|s| s.arn.as_deref()), "room") {
+        if let Some(assumed) = observer.and_then(|o| assume_live(room, desired, o, arn)) {
+            return Ok(Some((assumed, false)));
+        }
         let live = ivs.get_room(arn).await.map_err(Error::Observe)?;
         if live.is_none() {
             tracing::info!(%arn, "Room is gone from IVS; creating it again");
+            if let Some(observer) = observer {
+                observer.untrack(arn);
+            }
         }
-        return Ok(live);
+        return Ok(live.map(|live| (live, true)));
     }
 
     if let Some(adopt) = &room.spec.adopt {
         if let Some(live) = ivs.get_room(&adopt.arn).await.map_err(Error::Observe)? {
             tracing::info!(arn = %adopt.arn, "Adopting existing room");
-            return Ok(Some(live));
+            return Ok(Some((live, true)));
         }
         if adopt.policy.unwrap_or_default() == AdoptionPolicy::Adopt {
             return Err(Error::AdoptionTargetNotFound {
@@ -243,16 +246,21 @@ async fn observe(
         }
     }
 
+    // The create guard writes status before every create, so an object whose status holds
+    // nothing has never asked IVS for a room, and searching would only cost a ListRooms.
+    let attempted = room
+        .status
+        .as_ref()
+        .is_some_and(|s| s.create_attempt_time.is_some() || s.arn.is_some() || s.id.is_some());
+    if !attempted {
+        return Ok(None);
+    }
     let owner = ctx.owner_tags(room);
     let mut found = ivs
         .find_rooms(Some(&desired.name), &owner)
         .await
         .map_err(Error::Recover)?;
-    let attempted = room
-        .status
-        .as_ref()
-        .is_some_and(|s| s.create_attempt_time.is_some());
-    if found.is_empty() && attempted {
+    if found.is_empty() {
         // The spec's name may have changed since the interrupted create, so look at every
         // resource for the operator's tags.
         found = ivs.find_rooms(None, &owner).await.map_err(Error::Recover)?;
@@ -266,7 +274,50 @@ async fn observe(
         tracing::info!(arn = %duplicate, "Deleted duplicate room left by an interrupted create");
     }
     tracing::info!(arn = %adopted, "Found room created earlier for this object");
-    ivs.get_room(adopted).await.map_err(Error::Observe)
+    let live = ivs.get_room(adopted).await.map_err(Error::Observe)?;
+    Ok(live.map(|live| (live, true)))
+}
+
+/// Rebuilds the live room from status without calling IVS, when that is safe: the observer
+/// has seen no change since the operator last saw the room, with the same update time and
+/// summary fields, or (when it does not track the room yet, as after a restart) the object
+/// converged at its current generation. A requested reconcile always reads IVS.
+fn assume_live(
+    room: &ChatRoom,
+    desired: &DesiredRoom,
+    observer: &RoomObserver,
+    arn: &str,
+) -> Option<Room> {
+    let status = room.status.as_ref()?;
+    if reconcile_request(room) != status.last_handled_reconcile_at {
+        return None;
+    }
+    let assumed = Room {
+        arn: arn.to_string(),
+        id: status.id.clone()?,
+        name: status.name.clone()?,
+        maximum_message_length: status.maximum_message_length?,
+        maximum_message_rate_per_second: status.maximum_message_rate_per_second?,
+        // Status keeps neither the handler nor the tags; the fingerprint check below, or
+        // the convergence at this generation, vouches that they match the spec.
+        handler: desired.handler.clone(),
+        logging_configuration_arns: status.logging_configuration_arns.clone(),
+        tags: desired.tags.clone(),
+        create_time: status.create_time.clone(),
+        update_time: Some(status.update_time.clone()?),
+    };
+    let trusted = match observer.verdict(arn) {
+        Verdict::Unchanged {
+            update_time,
+            fingerprint,
+        } => update_time == assumed.update_time && fingerprint == room_fingerprint(&assumed),
+        Verdict::Untracked => {
+            status.observed_generation == room.metadata.generation
+                && conditions::is_true(&status.conditions, conditions::READY)
+        }
+        Verdict::Stale | Verdict::Blind => false,
+    };
+    trusted.then_some(assumed)
 }
 
 /// Resolves the spec's logging-configuration references to ARNs. The inner `Err` carries a
@@ -360,6 +411,7 @@ async fn cleanup(room: &ChatRoom, ctx: &Context) -> Result<Action, Error> {
             .as_ref()
             .and_then(|s| s.arn.clone())
             .unwrap_or_default();
+        ctx.observer.untrack(&arn);
         tracing::info!(%arn, "Keeping the IVS room: deletion policy is Retain or the object only observes");
         ctx.publish(
             room,
@@ -392,6 +444,7 @@ async fn cleanup(room: &ChatRoom, ctx: &Context) -> Result<Action, Error> {
     }
     for arn in arns {
         ivs.delete_room(&arn).await.map_err(Error::Delete)?;
+        ctx.observer.untrack(&arn);
         tracing::info!(%arn, "Deleted room");
         ctx.publish(
             room,

@@ -13,6 +13,7 @@ mod chat_room;
 pub mod conditions;
 mod error;
 mod logging_configuration;
+mod observer;
 mod publish;
 mod run;
 mod status;
@@ -59,6 +60,10 @@ pub struct Settings {
     pub namespaces: Vec<String>,
     /// Deletion policy for objects whose spec sets none.
     pub default_deletion_policy: DeletionPolicy,
+    /// How often the bulk observer reads a page of ListRooms.
+    pub poll_interval: Duration,
+    /// Reconciles of one kind that run at once; the rest wait in line.
+    pub max_concurrent_reconciles: u16,
 }
 
 /// State shared by every reconcile.
@@ -66,6 +71,8 @@ pub struct Context {
     pub client: Client,
     pub ivs: IvsClient,
     pub settings: Settings,
+    /// Watches the rooms of the operator's own region in bulk.
+    observer: Arc<observer::RoomObserver>,
     recorder: Recorder,
     /// Consecutive failures per object, for exponential backoff.
     failures: Mutex<HashMap<String, u32>>,
@@ -85,6 +92,17 @@ impl Context {
                 .or_insert_with(|| self.ivs.for_region(region))
                 .clone(),
             Err(_) => self.ivs.for_region(region),
+        }
+    }
+
+    /// Returns the bulk observer when it covers a room in `region`: the observer reads the
+    /// operator's region only.
+    // NOTE: rooms with a region override are read one by one at each resync; they are expected
+    // to be few.
+    fn room_observer(&self, region: Option<&str>) -> Option<&observer::RoomObserver> {
+        match region {
+            Some(region) if Some(region) != self.ivs.region().as_deref() => None,
+            _ => Some(&self.observer),
         }
     }
 

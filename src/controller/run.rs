@@ -11,12 +11,13 @@ use std::time::Duration;
 use futures::{StreamExt, future};
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::utils::{Predicate, predicates};
-use kube::runtime::{Controller, WatchStreamExt, reflector, watcher};
+use kube::runtime::{Controller, WatchStreamExt, controller, reflector, watcher};
 use kube::{Api, Client, Resource};
 use kube_lease_manager::LeaseManagerBuilder;
 use serde::de::DeserializeOwned;
 use std::fmt::Debug;
 
+use super::observer::RoomObserver;
 use super::{Context, MANAGER, Settings, api, chat_room, error_policy, logging_configuration};
 use crate::crd::{ChatLoggingConfiguration, ChatRoom};
 use crate::ivs::IvsClient;
@@ -138,9 +139,12 @@ async fn run_controllers(
     } else {
         settings.namespaces.iter().cloned().map(Some).collect()
     };
+    let observer = Arc::new(RoomObserver::new(ivs.clone(), settings.poll_interval));
+    let config = controller::Config::default().concurrency(settings.max_concurrent_reconciles);
     let ctx = Arc::new(Context {
         client: client.clone(),
         ivs,
+        observer: observer.clone(),
         settings,
         recorder: Recorder::new(client.clone(), reporter),
         failures: Mutex::default(),
@@ -157,9 +161,11 @@ async fn run_controllers(
         let room_controller = filtered_controller(rooms);
         let room_store = room_controller.store();
         let room_controller = room_controller
+            .with_config(config.clone())
             .watches(logging.clone(), watcher::Config::default(), move |config| {
                 chat_room::rooms_referencing(&room_store, &config)
             })
+            .reconcile_on(observer.subscribe(namespace.clone()))
             .graceful_shutdown_on(shutdown.clone())
             .run(chat_room::reconcile, error_policy, ctx.clone())
             .for_each(|result| {
@@ -171,6 +177,7 @@ async fn run_controllers(
         controllers.push(Box::pin(room_controller) as Pin<Box<dyn Future<Output = ()> + Send>>);
 
         let logging_controller = filtered_controller(logging.clone())
+            .with_config(config.clone())
             .graceful_shutdown_on(shutdown.clone())
             .run(logging_configuration::reconcile, error_policy, ctx.clone())
             .for_each(|result| {
@@ -182,9 +189,30 @@ async fn run_controllers(
         controllers.push(Box::pin(logging_controller));
     }
 
+    let observing = {
+        let shutdown = shutdown.clone();
+        async move {
+            tokio::select! {
+                () = observer.run() => {}
+                () = shutdown => {}
+            }
+        }
+    };
+    controllers.push(Box::pin(observing));
+
     tracing::info!("Controllers started");
     future::join_all(controllers).await;
     tracing::info!("Controllers stopped");
+}
+
+/// Drops what reconciling never reads from a cached object, to keep the cache small: managed
+/// fields, and the copy of the whole object that `kubectl apply` keeps in an annotation.
+fn slim<K: Resource>(obj: &mut K) {
+    let meta = obj.meta_mut();
+    meta.managed_fields = None;
+    if let Some(annotations) = meta.annotations.as_mut() {
+        annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+    }
 }
 
 /// Builds a controller that reconciles an object when its spec (generation), annotations or
@@ -198,6 +226,7 @@ where
     let (reader, writer) = reflector::store();
     let changes = watcher(api, watcher::Config::default().any_semantic())
         .default_backoff()
+        .modify(slim)
         .reflect(writer)
         .applied_objects()
         .predicate_filter(

@@ -20,19 +20,46 @@ use tracing::Instrument;
 
 use super::error::IvsError;
 use super::limiter::Limiter;
-use super::model::{Destination, Handler, LoggingConfiguration, Room, owner_tags_match};
+use super::model::{
+    Destination, Handler, LoggingConfiguration, Room, RoomSummary, owner_tags_match,
+};
 use super::plan::{
     DesiredLoggingConfiguration, DesiredRoom, LoggingConfigurationUpdate, RoomUpdate,
 };
 use crate::metrics;
 
+/// Builds a [`Room`] from a GetRoom, CreateRoom or UpdateRoom response: the three output
+/// types carry the same fields but share no trait, hence a macro.
+macro_rules! room_from_sdk {
+    ($out:expr) => {{
+        let out = $out;
+        Room {
+            arn: out.arn.unwrap_or_default(),
+            id: out.id.unwrap_or_default(),
+            name: out.name.unwrap_or_default(),
+            maximum_message_length: out.maximum_message_length.unwrap_or_default(),
+            maximum_message_rate_per_second: out
+                .maximum_message_rate_per_second
+                .unwrap_or_default(),
+            handler: handler_from_sdk(out.message_review_handler),
+            logging_configuration_arns: out.logging_configuration_identifiers.unwrap_or_default(),
+            tags: sorted(out.tags),
+            create_time: out.create_time.as_ref().map(timestamp),
+            update_time: out.update_time.as_ref().map(timestamp),
+        }
+    }};
+}
+
 /// Connection settings for IVS Chat, on top of the standard AWS configuration chain.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct ClientSettings {
     /// Region to use instead of the one the AWS chain finds.
     pub region: Option<String>,
     /// Endpoint to use instead of the regional IVS Chat endpoint, for example the local service.
     pub endpoint_url: Option<String>,
+    /// Multiplies the client-side rate limits; 1.0 keeps them at the IVS quotas. Only a local
+    /// service started with the same scale accepts more.
+    pub quota_scale: f64,
 }
 
 /// A cloneable handle on IVS Chat.
@@ -40,6 +67,7 @@ pub struct ClientSettings {
 pub struct IvsClient {
     client: Client,
     limiter: Arc<Limiter>,
+    quota_scale: f64,
 }
 
 impl IvsClient {
@@ -54,14 +82,15 @@ impl IvsClient {
             loader = loader.endpoint_url(url);
         }
         let config = loader.load().await;
-        Self::from_client(Client::new(&config))
+        Self::from_client(Client::new(&config), settings.quota_scale)
     }
 
-    /// Wraps an SDK client built elsewhere.
-    pub fn from_client(client: Client) -> Self {
+    /// Wraps an SDK client built elsewhere, with rate limits at `quota_scale` times the quotas.
+    pub fn from_client(client: Client, quota_scale: f64) -> Self {
         Self {
             client,
-            limiter: Arc::new(Limiter::new(1.0)),
+            limiter: Arc::new(Limiter::new(quota_scale)),
+            quota_scale,
         }
     }
 
@@ -74,7 +103,7 @@ impl IvsClient {
             .to_builder()
             .region(Region::new(region.to_string()))
             .build();
-        Self::from_client(Client::from_conf(config))
+        Self::from_client(Client::from_conf(config), self.quota_scale)
     }
 
     /// Region the client signs for, if one is configured.
@@ -92,32 +121,17 @@ impl IvsClient {
             .metered(self, "GetRoom")
             .await
         {
-            Ok(out) => Ok(Some(Room {
-                arn: out.arn.unwrap_or_default(),
-                id: out.id.unwrap_or_default(),
-                name: out.name.unwrap_or_default(),
-                maximum_message_length: out.maximum_message_length.unwrap_or_default(),
-                maximum_message_rate_per_second: out
-                    .maximum_message_rate_per_second
-                    .unwrap_or_default(),
-                handler: handler_from_sdk(out.message_review_handler),
-                logging_configuration_arns: out
-                    .logging_configuration_identifiers
-                    .unwrap_or_default(),
-                tags: sorted(out.tags),
-                create_time: out.create_time.as_ref().map(timestamp),
-                update_time: out.update_time.as_ref().map(timestamp),
-            })),
+            Ok(out) => Ok(Some(room_from_sdk!(out))),
             Err(err) => not_found_as_none(err),
         }
     }
 
-    /// Creates a room and returns its ARN.
+    /// Creates a room and returns it as IVS reports it in the response.
     ///
     /// The SDK's automatic retries are off for this call: CreateRoom takes no client token, so
     /// a retried request whose first attempt did reach IVS would make a second room. A failed
     /// attempt is left to the next reconcile, which first looks for the room by its tags.
-    pub async fn create_room(&self, desired: &DesiredRoom) -> Result<String, IvsError> {
+    pub async fn create_room(&self, desired: &DesiredRoom) -> Result<Room, IvsError> {
         let out = self
             .client
             .create_room()
@@ -132,16 +146,18 @@ impl IvsClient {
             .send()
             .metered(self, "CreateRoom")
             .await?;
-        Ok(out.arn.unwrap_or_default())
+        Ok(room_from_sdk!(out))
     }
 
-    /// Sends the fields of `update` in one UpdateRoom call.
-    pub async fn update_room(&self, arn: &str, update: &RoomUpdate) -> Result<(), IvsError> {
+    /// Sends the fields of `update` in one UpdateRoom call and returns the room as IVS
+    /// reports it in the response, which carries every field a GetRoom would.
+    pub async fn update_room(&self, arn: &str, update: &RoomUpdate) -> Result<Room, IvsError> {
         let handler = update.handler.as_ref().map(|handler| match handler {
             Some(handler) => handler_to_sdk(handler),
             None => MessageReviewHandler::builder().uri("").build(),
         });
-        self.client
+        let out = self
+            .client
             .update_room()
             .identifier(arn)
             .set_name(update.name.clone())
@@ -152,7 +168,7 @@ impl IvsClient {
             .send()
             .metered(self, "UpdateRoom")
             .await?;
-        Ok(())
+        Ok(room_from_sdk!(out))
     }
 
     /// Deletes a room; a room that is already gone counts as deleted.
@@ -198,6 +214,37 @@ impl IvsClient {
                 return Ok(found);
             }
         }
+    }
+
+    /// Reads one page of ListRooms (at most 50 summaries, newest update first) starting at
+    /// `token`, and returns it with the token of the next page.
+    pub async fn list_rooms_page(
+        &self,
+        token: Option<String>,
+    ) -> Result<(Vec<RoomSummary>, Option<String>), IvsError> {
+        let out = self
+            .client
+            .list_rooms()
+            .max_results(50)
+            .set_next_token(token)
+            .send()
+            .metered(self, "ListRooms")
+            .await?;
+        let rooms = out
+            .rooms
+            .into_iter()
+            .map(|room| RoomSummary {
+                arn: room.arn.unwrap_or_default(),
+                name: room.name.unwrap_or_default(),
+                handler: handler_from_sdk(room.message_review_handler),
+                logging_configuration_arns: room
+                    .logging_configuration_identifiers
+                    .unwrap_or_default(),
+                tags: sorted(room.tags),
+                update_time: room.update_time.as_ref().map(timestamp),
+            })
+            .collect();
+        Ok((rooms, out.next_token.filter(|t| !t.is_empty())))
     }
 
     /// Reads a logging configuration; `None` when IVS has none with this ARN.

@@ -1,5 +1,8 @@
 //! Client-side rate limits that keep the operator under IVS Chat's per-operation quotas, so
 //! that many objects changing at once wait their turn instead of drawing ThrottlingException.
+//!
+//! Callers of one operation are served first come, first served: governor's own wait lets
+//! any waiter win the next token, which can starve one reconcile behind many others.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -27,7 +30,14 @@ const QUOTAS: &[(&str, u32)] = &[
 /// One token bucket per IVS operation, shared by every reconcile that uses one client.
 #[derive(Debug)]
 pub struct Limiter {
-    buckets: HashMap<&'static str, DefaultDirectRateLimiter>,
+    buckets: HashMap<&'static str, Bucket>,
+}
+
+#[derive(Debug)]
+struct Bucket {
+    rate: DefaultDirectRateLimiter,
+    /// Held while waiting for a token; tokio's mutex queues its waiters in arrival order.
+    queue: tokio::sync::Mutex<()>,
 }
 
 impl Limiter {
@@ -39,10 +49,11 @@ impl Limiter {
             .map(|(operation, per_second)| {
                 let scaled = (f64::from(*per_second) * scale).round().max(1.0) as u32;
                 let rate = NonZeroU32::new(scaled).unwrap_or(NonZeroU32::MIN);
-                (
-                    *operation,
-                    RateLimiter::direct(Quota::per_second(rate).allow_burst(NonZeroU32::MIN)),
-                )
+                let bucket = Bucket {
+                    rate: RateLimiter::direct(Quota::per_second(rate).allow_burst(NonZeroU32::MIN)),
+                    queue: tokio::sync::Mutex::new(()),
+                };
+                (*operation, bucket)
             })
             .collect();
         Self { buckets }
@@ -51,7 +62,8 @@ impl Limiter {
     /// Waits until `operation` may be called.
     pub async fn acquire(&self, operation: &str) {
         if let Some(bucket) = self.buckets.get(operation) {
-            bucket.until_ready().await;
+            let _turn = bucket.queue.lock().await;
+            bucket.rate.until_ready().await;
         }
     }
 }

@@ -10,4 +10,4 @@ pub mod plan;
 
 pub use client::{ClientSettings, IvsClient};
 pub use error::{IvsError, IvsErrorKind};
-pub use model::{Destination, Handler, LoggingConfiguration, Room, owner_tags_match};
+pub use model::{Destination, Handler, LoggingConfiguration, Room, RoomSummary, owner_tags_match};

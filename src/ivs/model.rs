@@ -29,6 +29,17 @@ pub struct Room {
     pub update_time: Option<String>,
 }
 
+/// A room as ListRooms summarizes it: everything but the two message limits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoomSummary {
+    pub arn: String,
+    pub name: String,
+    pub handler: Option<Handler>,
+    pub logging_configuration_arns: Vec<String>,
+    pub tags: BTreeMap<String, String>,
+    pub update_time: Option<String>,
+}
+
 /// Destination of a logging configuration's chat logs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Destination {

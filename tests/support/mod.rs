@@ -239,7 +239,8 @@ impl TestEnv {
 
     /// Starts another operator process for this namespace with `extra_args`, logging to
     /// `<log_name>.log`; the caller owns the process, which dies with its handle. The resync
-    /// period is 5 seconds unless `extra_args` sets `--resync-seconds`.
+    /// period is 5 seconds and the poll interval 1 second unless `extra_args` sets
+    /// `--resync-seconds` or `--poll-seconds`.
     pub fn spawn_operator(&self, log_name: &str, extra_args: &[&str]) -> Child {
         self.operator_command(log_name, extra_args)
             .spawn()
@@ -278,6 +279,11 @@ impl TestEnv {
             } else {
                 &["--resync-seconds", "5"][..]
             })
+            .args(if extra_args.contains(&"--poll-seconds") {
+                &[][..]
+            } else {
+                &["--poll-seconds", "1"][..]
+            })
             .args(extra_args)
             .env("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID)
             .env("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
@@ -290,6 +296,11 @@ impl TestEnv {
             .stderr(log_file(&self.logs.join(format!("{log_name}.log"))))
             .kill_on_drop(true);
         command
+    }
+
+    /// Makes `child` this test's operator, stopped with the test or by `stop_operator`.
+    pub fn adopt_operator(&mut self, child: Child) {
+        self.operator = Some(child);
     }
 
     /// Kills the operator process with SIGKILL, as a crash would.

@@ -1,0 +1,506 @@
+//! Bulk observation of rooms with ListRooms.
+//!
+//! Reading each room with GetRoom costs one call per room per resync, and IVS allows five a
+//! second, so a few thousand rooms cannot be kept under watch that way. ListRooms returns 50
+//! summaries a call, newest update first, with every field but the two message limits. The
+//! observer reads one page per poll interval, taking turns between two cursors:
+//!
+//! - the head of the list, where any room updated since the last look appears first; more
+//!   pages follow while a whole page is newer than the previous look;
+//! - a sweep through every page, which finds rooms that are gone and tag changes (tagging
+//!   does not move a room's update time).
+//!
+//! The observer only decides when a room needs a full read. For every managed room it keeps
+//! what the operator last saw: the update time and a fingerprint of the summary fields. A
+//! summary that differs, or a room missing from a complete sweep, marks the room stale and
+//! triggers its reconcile, which then reads the room with GetRoom. While a room is not stale,
+//! its reconcile trusts status and calls nothing.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use futures::channel::mpsc;
+use k8s_openapi::jiff::Timestamp;
+use kube::runtime::reflector::ObjectRef;
+
+use crate::crd::ChatRoom;
+use crate::ivs::{Handler, IvsClient, IvsError, Room, RoomSummary};
+
+/// What the observer knows about a room, for a reconcile deciding whether to read it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The observer watches the room and has seen no change since the operator last saw it,
+    /// which had this update time and fingerprint.
+    Unchanged {
+        update_time: Option<String>,
+        fingerprint: u64,
+    },
+    /// The room changed or went missing; read it.
+    Stale,
+    /// The observer works but does not track this room yet.
+    Untracked,
+    /// The observer cannot vouch for anything: its recent ListRooms calls failed.
+    Blind,
+}
+
+/// Reads rooms in bulk and triggers the reconcile of rooms that changed.
+pub struct RoomObserver {
+    ivs: IvsClient,
+    interval: Duration,
+    state: Mutex<State>,
+    triggers: Mutex<Vec<Trigger>>,
+}
+
+struct Trigger {
+    /// Namespace the receiving controller watches; `None` for all.
+    namespace: Option<String>,
+    sender: mpsc::UnboundedSender<ObjectRef<ChatRoom>>,
+}
+
+struct State {
+    rooms: HashMap<String, Entry>,
+    /// Number of the sweep in progress, from 1.
+    sweep: u64,
+    /// Whether the sweep in progress has read its first page.
+    sweep_begun: bool,
+    sweep_token: Option<String>,
+    head_token: Option<String>,
+    /// Newest update time seen at the head; a head read goes on to the next page while the
+    /// page is newer than this value as it stood when the read began.
+    head_newest: Option<Timestamp>,
+    head_floor: Option<Timestamp>,
+    /// Last successful ListRooms, or the observer's start.
+    last_success: Instant,
+}
+
+struct Entry {
+    object: ObjectRef<ChatRoom>,
+    update_time: Option<String>,
+    fingerprint: u64,
+    /// Last sweep during which a summary of the room was read, or the operator read it.
+    seen_in: u64,
+    /// Sweep during which tracking began; a sweep that began earlier does not judge it.
+    tracked_in: u64,
+    stale: bool,
+}
+
+/// Why the observer asked for a room's reconcile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reason {
+    Changed,
+    Missing,
+}
+
+impl Reason {
+    fn as_str(self) -> &'static str {
+        match self {
+            Reason::Changed => "changed",
+            Reason::Missing => "missing",
+        }
+    }
+}
+
+impl RoomObserver {
+    /// Creates an observer reading `ivs` once per `interval`.
+    pub fn new(ivs: IvsClient, interval: Duration) -> Self {
+        Self {
+            ivs,
+            interval,
+            state: Mutex::new(State {
+                rooms: HashMap::new(),
+                sweep: 1,
+                sweep_begun: false,
+                sweep_token: None,
+                head_token: None,
+                head_newest: None,
+                head_floor: None,
+                last_success: Instant::now(),
+            }),
+            triggers: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Returns the stream of rooms whose reconcile the observer asks for, for the controller
+    /// watching `namespace` (`None` for all namespaces).
+    pub fn subscribe(
+        &self,
+        namespace: Option<String>,
+    ) -> mpsc::UnboundedReceiver<ObjectRef<ChatRoom>> {
+        let (sender, receiver) = mpsc::unbounded();
+        if let Ok(mut triggers) = self.triggers.lock() {
+            triggers.push(Trigger { namespace, sender });
+        }
+        receiver
+    }
+
+    /// Returns what the observer knows about the room with this ARN.
+    pub fn verdict(&self, arn: &str) -> Verdict {
+        let Ok(state) = self.state.lock() else {
+            return Verdict::Blind;
+        };
+        if state.last_success.elapsed() > self.blind_after() {
+            return Verdict::Blind;
+        }
+        match state.rooms.get(arn) {
+            None => Verdict::Untracked,
+            Some(entry) if entry.stale => Verdict::Stale,
+            Some(entry) => Verdict::Unchanged {
+                update_time: entry.update_time.clone(),
+                fingerprint: entry.fingerprint,
+            },
+        }
+    }
+
+    /// Records `room` as the operator now knows it. `read` says the operator just read it
+    /// from IVS (or wrote it and read the response), which also counts as seeing it in the
+    /// sweep in progress.
+    pub fn track(&self, object: ObjectRef<ChatRoom>, room: &Room, read: bool) {
+        let Ok(mut state) = self.state.lock() else {
+            return;
+        };
+        let sweep = state.sweep;
+        let tracked_in = if state.sweep_begun { sweep } else { sweep - 1 };
+        let entry = state.rooms.entry(room.arn.clone()).or_insert(Entry {
+            object: object.clone(),
+            update_time: None,
+            fingerprint: 0,
+            seen_in: 0,
+            tracked_in,
+            stale: false,
+        });
+        entry.object = object;
+        entry.update_time = room.update_time.clone();
+        entry.fingerprint = room_fingerprint(room);
+        entry.stale = false;
+        if read {
+            entry.seen_in = sweep;
+        }
+    }
+
+    /// Stops tracking the room with this ARN.
+    pub fn untrack(&self, arn: &str) {
+        if let Ok(mut state) = self.state.lock() {
+            state.rooms.remove(arn);
+        }
+    }
+
+    /// Number of rooms tracked.
+    pub fn tracked(&self) -> usize {
+        self.state.lock().map(|s| s.rooms.len()).unwrap_or_default()
+    }
+
+    /// After this long without a successful ListRooms, the observer's verdicts are `Blind`.
+    fn blind_after(&self) -> Duration {
+        self.interval * 4 + Duration::from_secs(10)
+    }
+
+    /// Reads one page per interval until dropped, alternating between the head and the
+    /// sweep. Nothing is read while no room is tracked.
+    pub async fn run(&self) {
+        let mut ticks = tokio::time::interval(self.interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut head_turn = true;
+        loop {
+            ticks.tick().await;
+            if self.tracked() == 0 {
+                if let Ok(mut state) = self.state.lock() {
+                    state.last_success = Instant::now();
+                }
+                continue;
+            }
+            let result = if head_turn {
+                self.read_head().await
+            } else {
+                self.read_sweep().await
+            };
+            head_turn = !head_turn;
+            if let Err(error) = result {
+                tracing::warn!(%error, "Failed to list rooms; rooms are read one by one until listing works again");
+            }
+        }
+    }
+
+    async fn read_head(&self) -> Result<(), IvsError> {
+        let token = self.state.lock().ok().and_then(|s| s.head_token.clone());
+        let (page, next) = self.ivs.list_rooms_page(token.clone()).await?;
+        let triggers = {
+            let Ok(mut state) = self.state.lock() else {
+                return Ok(());
+            };
+            state.last_success = Instant::now();
+            if token.is_none() {
+                state.head_floor = state.head_newest;
+                let newest = page
+                    .first()
+                    .and_then(|s| parse_time(s.update_time.as_deref()));
+                state.head_newest = state.head_newest.max(newest);
+            }
+            let oldest = page
+                .last()
+                .and_then(|s| parse_time(s.update_time.as_deref()));
+            // More than a page changed since the last look: read on at the next head turn.
+            let more = match (state.head_floor, oldest) {
+                (Some(floor), Some(oldest)) => next.is_some() && oldest > floor,
+                _ => false,
+            };
+            state.head_token = if more { next } else { None };
+            state.observe(&page)
+        };
+        self.send(triggers);
+        Ok(())
+    }
+
+    async fn read_sweep(&self) -> Result<(), IvsError> {
+        let token = self.state.lock().ok().and_then(|s| s.sweep_token.clone());
+        let (page, next) = self.ivs.list_rooms_page(token).await?;
+        let triggers = {
+            let Ok(mut state) = self.state.lock() else {
+                return Ok(());
+            };
+            state.last_success = Instant::now();
+            state.sweep_begun = true;
+            let mut triggers = state.observe(&page);
+            state.sweep_token = next;
+            if state.sweep_token.is_none() {
+                triggers.extend(state.finish_sweep());
+            }
+            triggers
+        };
+        self.send(triggers);
+        Ok(())
+    }
+
+    fn send(&self, triggers: Vec<(ObjectRef<ChatRoom>, Reason)>) {
+        if triggers.is_empty() {
+            return;
+        }
+        let Ok(mut receivers) = self.triggers.lock() else {
+            return;
+        };
+        receivers.retain(|r| !r.sender.is_closed());
+        for (object, reason) in triggers {
+            tracing::info!(namespace = object.namespace.as_deref().unwrap_or_default(), name = %object.name, reason = reason.as_str(), "Room differs from what the operator last saw; reading it");
+            crate::metrics::global().drift_detected(reason.as_str());
+            let receiver = receivers.iter().find(|r| {
+                r.namespace.is_none() || r.namespace.as_deref() == object.namespace.as_deref()
+            });
+            if let Some(receiver) = receiver {
+                let _ = receiver.sender.unbounded_send(object);
+            }
+        }
+    }
+}
+
+impl State {
+    /// Compares a page of summaries with the tracked rooms and marks those that moved.
+    fn observe(&mut self, page: &[RoomSummary]) -> Vec<(ObjectRef<ChatRoom>, Reason)> {
+        let sweep = self.sweep;
+        let mut triggers = Vec::new();
+        for summary in page {
+            let Some(entry) = self.rooms.get_mut(&summary.arn) else {
+                continue;
+            };
+            entry.seen_in = sweep;
+            if entry.stale {
+                continue;
+            }
+            if summary.update_time != entry.update_time
+                || summary_fingerprint(summary) != entry.fingerprint
+            {
+                entry.stale = true;
+                triggers.push((entry.object.clone(), Reason::Changed));
+            }
+        }
+        triggers
+    }
+
+    /// Ends the sweep in progress: every room tracked before it began and not seen during
+    /// it may be gone.
+    fn finish_sweep(&mut self) -> Vec<(ObjectRef<ChatRoom>, Reason)> {
+        let sweep = self.sweep;
+        let mut triggers = Vec::new();
+        for entry in self.rooms.values_mut() {
+            if !entry.stale && entry.seen_in < sweep && entry.tracked_in < sweep {
+                entry.stale = true;
+                triggers.push((entry.object.clone(), Reason::Missing));
+            }
+        }
+        self.sweep += 1;
+        self.sweep_begun = false;
+        triggers
+    }
+}
+
+fn parse_time(time: Option<&str>) -> Option<Timestamp> {
+    time?.parse().ok()
+}
+
+/// Fingerprint of the fields a room and its summary share, besides the update time.
+pub fn room_fingerprint(room: &Room) -> u64 {
+    fingerprint(
+        &room.name,
+        room.handler.as_ref(),
+        &room.logging_configuration_arns,
+        &room.tags,
+    )
+}
+
+fn summary_fingerprint(summary: &RoomSummary) -> u64 {
+    fingerprint(
+        &summary.name,
+        summary.handler.as_ref(),
+        &summary.logging_configuration_arns,
+        &summary.tags,
+    )
+}
+
+fn fingerprint(
+    name: &str,
+    handler: Option<&Handler>,
+    logging_configuration_arns: &[String],
+    tags: &BTreeMap<String, String>,
+) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    name.hash(&mut hasher);
+    handler
+        .map(|h| (&h.uri, &h.fallback_result))
+        .hash(&mut hasher);
+    logging_configuration_arns.hash(&mut hasher);
+    tags.hash(&mut hasher);
+    hasher.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn room(arn: &str, update_time: &str) -> Room {
+        Room {
+            arn: arn.into(),
+            name: format!("name-{arn}"),
+            tags: BTreeMap::from([("k".into(), "v".into())]),
+            update_time: Some(update_time.into()),
+            ..Room::default()
+        }
+    }
+
+    fn summary(room: &Room) -> RoomSummary {
+        RoomSummary {
+            arn: room.arn.clone(),
+            name: room.name.clone(),
+            handler: room.handler.clone(),
+            logging_configuration_arns: room.logging_configuration_arns.clone(),
+            tags: room.tags.clone(),
+            update_time: room.update_time.clone(),
+        }
+    }
+
+    fn state() -> State {
+        State {
+            rooms: HashMap::new(),
+            sweep: 1,
+            sweep_begun: false,
+            sweep_token: None,
+            head_token: None,
+            head_newest: None,
+            head_floor: None,
+            last_success: Instant::now(),
+        }
+    }
+
+    fn entry(name: &str, room: &Room, seen_in: u64, tracked_in: u64) -> Entry {
+        Entry {
+            object: ObjectRef::new(name).within("ns"),
+            update_time: room.update_time.clone(),
+            fingerprint: room_fingerprint(room),
+            seen_in,
+            tracked_in,
+            stale: false,
+        }
+    }
+
+    #[test]
+    fn an_unchanged_summary_triggers_nothing() {
+        let a = room("a", "2026-01-01T00:00:00Z");
+        let mut state = state();
+        state.rooms.insert("a".into(), entry("a", &a, 0, 0));
+        assert!(state.observe(&[summary(&a)]).is_empty());
+        assert_eq!(state.rooms["a"].seen_in, 1);
+    }
+
+    #[test]
+    fn a_moved_update_time_or_changed_field_marks_the_room_stale_once() {
+        let a = room("a", "2026-01-01T00:00:00Z");
+        let b = room("b", "2026-01-01T00:00:00Z");
+        let mut state = state();
+        state.rooms.insert("a".into(), entry("a", &a, 0, 0));
+        state.rooms.insert("b".into(), entry("b", &b, 0, 0));
+        let mut moved = summary(&a);
+        moved.update_time = Some("2026-01-01T00:00:01Z".into());
+        let mut tagged = summary(&b);
+        tagged.tags.insert("other".into(), "x".into());
+        let triggers = state.observe(&[moved.clone(), tagged]);
+        let names: Vec<_> = triggers.iter().map(|(o, _)| o.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert!(
+            state.observe(&[moved]).is_empty(),
+            "a stale room triggers once"
+        );
+    }
+
+    #[test]
+    fn summaries_of_untracked_rooms_are_ignored() {
+        let mut state = state();
+        let other = room("other", "2026-01-01T00:00:00Z");
+        assert!(state.observe(&[summary(&other)]).is_empty());
+        assert!(state.rooms.is_empty());
+    }
+
+    #[test]
+    fn a_sweep_reports_rooms_it_did_not_see_but_spares_rooms_tracked_during_it() {
+        let a = room("a", "2026-01-01T00:00:00Z");
+        let gone = room("gone", "2026-01-01T00:00:00Z");
+        let late = room("late", "2026-01-01T00:00:00Z");
+        let mut state = state();
+        state.rooms.insert("a".into(), entry("a", &a, 0, 0));
+        state
+            .rooms
+            .insert("gone".into(), entry("gone", &gone, 0, 0));
+        state
+            .rooms
+            .insert("late".into(), entry("late", &late, 0, 1));
+        state.observe(&[summary(&a)]);
+        let missing: Vec<_> = state
+            .finish_sweep()
+            .into_iter()
+            .map(|(o, reason)| (o.name, reason))
+            .collect();
+        assert_eq!(missing, [("gone".to_string(), Reason::Missing)]);
+        assert_eq!(state.sweep, 2);
+        // The next sweep judges the late room too; the gone room is already stale.
+        state.observe(&[summary(&a)]);
+        let missing: Vec<_> = state
+            .finish_sweep()
+            .into_iter()
+            .map(|(o, _)| o.name)
+            .collect();
+        assert_eq!(missing, ["late"]);
+    }
+
+    #[test]
+    fn room_and_summary_fingerprints_agree() {
+        let mut a = room("a", "2026-01-01T00:00:00Z");
+        a.handler = Some(Handler {
+            uri: "arn:aws:lambda:us-east-1:123456789012:function:f".into(),
+            fallback_result: "ALLOW".into(),
+        });
+        a.logging_configuration_arns = vec!["x".into(), "y".into()];
+        a.maximum_message_length = 10;
+        assert_eq!(room_fingerprint(&a), summary_fingerprint(&summary(&a)));
+        let mut reordered = summary(&a);
+        reordered.logging_configuration_arns.reverse();
+        assert_ne!(room_fingerprint(&a), summary_fingerprint(&reordered));
+    }
+}
