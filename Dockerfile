@@ -17,6 +17,7 @@ FROM docker.io/library/rust:1.95-alpine AS build
 RUN apk add --no-cache build-base cmake perl
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
+COPY .cargo .cargo
 COPY benches benches
 COPY src src
 RUN cargo build --release --locked --bin ivschat-operator \

@@ -9,7 +9,7 @@ pip_install = python3 -m pip install --quiet $(1) 2>/dev/null || python3 -m pip 
 # `pip install --user` puts commands here.
 export PATH := $(HOME)/.local/bin:$(PATH)
 
-.PHONY: help deps build crds demo demo-up test lint
+.PHONY: help deps build crds demo demo-up test bench-scale lint
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -42,7 +42,15 @@ test: deps ## Run every test on a local control plane and the local IVS Chat ser
 	$(CARGO) fmt --check
 	$(CARGO) build --all-targets
 	tools/testenv/build.sh >/dev/null
-	$(TESTENV) $(CARGO) test --all-targets
+	$(TESTENV) $(CARGO) test --all-targets --no-fail-fast
+
+# Runs of the scale benchmark: N rooms at the real quotas, or N@S at S times the quotas.
+BENCH_RUNS ?= 100 1000 10000@10
+
+bench-scale: deps ## Benchmark the operator with 100, 1,000 and 10,000 rooms (about 40 minutes)
+	$(CARGO) bench --bench scale --no-run
+	tools/testenv/build.sh >/dev/null
+	IVSCHAT_BENCH_RUNS="$(BENCH_RUNS)" $(TESTENV) $(CARGO) bench --bench scale
 
 lint: ## Run clippy with warnings as errors
 	$(CARGO) clippy --all-targets -- -D warnings

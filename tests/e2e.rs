@@ -266,36 +266,6 @@ async fn deleting_room_deletes_ivs_room() {
 }
 
 #[tokio::test]
-async fn room_deleted_out_of_band_is_recreated() {
-    let env = TestEnv::start("recreate").await;
-    let room = ready_room(&env, "phoenix", "  maximumMessageLength: 42\n").await;
-    let old_arn = arn_of(&room);
-    env.emulator
-        .client()
-        .delete_room()
-        .identifier(&old_arn)
-        .send()
-        .await
-        .expect("out-of-band delete");
-
-    let recreated = env
-        .wait_for::<ChatRoom, _>("phoenix", READY_TIMEOUT, "recreated", |room| {
-            is_ready(room)
-                && room.status.as_ref().and_then(|s| s.arn.as_deref()) != Some(old_arn.as_str())
-        })
-        .await;
-    let live = env
-        .emulator
-        .client()
-        .get_room()
-        .identifier(arn_of(&recreated))
-        .send()
-        .await
-        .expect("IVS has the new room");
-    assert_eq!(live.maximum_message_length(), Some(42));
-}
-
-#[tokio::test]
 async fn room_waits_for_referenced_logging_configuration() {
     let env = TestEnv::start("reference").await;
     let (ok, stderr) = env

@@ -41,7 +41,7 @@ async fn live_room(
 }
 
 #[tokio::test]
-async fn changed_limits_are_found_by_listing_and_reverted() {
+async fn changed_limits_are_reverted() {
     let env = observed_env("observe-update").await;
     let room = ready_room(&env, "steady", "  maximumMessageLength: 40\n").await;
     let arn = arn_of(&room);
@@ -73,7 +73,7 @@ async fn changed_limits_are_found_by_listing_and_reverted() {
 }
 
 #[tokio::test]
-async fn added_tags_are_found_by_the_sweep_and_removed() {
+async fn added_tags_are_removed_by_sweep() {
     let env = observed_env("observe-tags").await;
     let room = ready_room(&env, "tidy", "  tags:\n    team: chat\n").await;
     let arn = arn_of(&room);
@@ -107,17 +107,11 @@ async fn added_tags_are_found_by_the_sweep_and_removed() {
 }
 
 #[tokio::test]
-async fn a_room_deleted_out_of_band_is_missed_by_the_sweep_and_recreated() {
+async fn deleted_room_is_recreated_after_sweep() {
     let env = observed_env("observe-delete").await;
     let room = ready_room(&env, "phoenix", "  maximumMessageLength: 42\n").await;
     let old_arn = arn_of(&room);
-    env.emulator
-        .client()
-        .delete_room()
-        .identifier(&old_arn)
-        .send()
-        .await
-        .expect("out-of-band delete");
+    env.emulator.delete_room(&old_arn).await;
 
     let recreated = env
         .wait_for::<ChatRoom, _>("phoenix", TIMEOUT, "recreated", |room| {
@@ -133,7 +127,7 @@ async fn a_room_deleted_out_of_band_is_missed_by_the_sweep_and_recreated() {
 /// After a restart, converged rooms are taken from status: no IVS call before the observer's
 /// first listing, and no write at all.
 #[tokio::test]
-async fn restart_with_converged_rooms_reads_nothing_one_by_one() {
+async fn restart_reads_no_room_one_by_one() {
     let mut env = observed_env("observe-restart").await;
     for name in ["one", "two", "three"] {
         ready_room(&env, name, "  maximumMessageLength: 30\n").await;

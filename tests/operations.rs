@@ -94,7 +94,7 @@ async fn metrics_and_probes_are_served() {
         "ivschat_operator_reconciles_total{kind=\"ChatRoom\"}",
         "ivschat_operator_ivs_calls_total{operation=\"CreateRoom\",outcome=\"Success\"} 1",
         "ivschat_operator_objects{kind=\"ChatRoom\",ready=\"True\"} 1",
-        "ivschat_operator_limiter_wait_seconds_count{operation=\"GetRoom\"}",
+        "ivschat_operator_limiter_wait_seconds_count{operation=\"CreateRoom\"}",
         "ivschat_operator_reconcile_duration_seconds_bucket",
     ] {
         assert!(

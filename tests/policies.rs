@@ -396,13 +396,7 @@ async fn hundred_rooms_converge_without_throttling() {
         .await
         .expect("the room object exists");
     let old_arn = arn_of(&oldest);
-    env.emulator
-        .client()
-        .delete_room()
-        .identifier(&old_arn)
-        .send()
-        .await
-        .expect("out-of-band delete");
+    env.emulator.delete_room(&old_arn).await;
     env.wait_for::<ChatRoom, _>("crowd-0", Duration::from_secs(60), "recreated", |room| {
         is_ready(room) && arn_of(room) != old_arn
     })

@@ -101,6 +101,11 @@ async fn sync(
 
             let created = ivs.create_room(&desired).await.map_err(Error::Create)?;
             let arn = created.arn.clone();
+            let replaced =
+                recorded_arn(room.status.as_ref().and_then(|s| s.arn.as_deref()), "room");
+            if let (Some(observer), Some(replaced)) = (observer, replaced) {
+                observer.untrack(replaced);
+            }
             tracing::info!(%arn, "Created room");
             ctx.publish(
                 room,
@@ -132,7 +137,7 @@ async fn sync(
     };
 
     // When `live` was assumed from status, a change made outside the operator that the
-    // observer has not reported yet shows in the UpdateRoom response; a second round
+    // observer has not reported yet shows up in the UpdateRoom response. A second round
     // reverts it.
     for _ in 0..2 {
         let update = plan::room_update(&desired, &live);
@@ -209,7 +214,7 @@ async fn sync(
     })
 }
 
-/// Finds the live room and says whether it was read from IVS. With an ARN in status, the
+/// Finds the live room and reports whether it was read from IVS. With an ARN in status, the
 /// room is taken from status when the bulk observer vouches for it, and read otherwise.
 /// Without one, it is the adoption target, or a room an interrupted create left: found by
 /// the operator's tags, one adopted and any duplicates deleted.
@@ -226,10 +231,8 @@ async fn observe(
         }
         let live = ivs.get_room(arn).await.map_err(Error::Observe)?;
         if live.is_none() {
+            // The observer keeps the old ARN stale until the new room replaces it.
             tracing::info!(%arn, "Room is gone from IVS; creating it again");
-            if let Some(observer) = observer {
-                observer.untrack(arn);
-            }
         }
         return Ok(live.map(|live| (live, true)));
     }
@@ -278,10 +281,11 @@ async fn observe(
     Ok(live.map(|live| (live, true)))
 }
 
-/// Rebuilds the live room from status without calling IVS, when that is safe: the observer
-/// has seen no change since the operator last saw the room, with the same update time and
-/// summary fields, or (when it does not track the room yet, as after a restart) the object
-/// converged at its current generation. A requested reconcile always reads IVS.
+/// Rebuilds the live room from status without calling IVS, when that is safe. It is safe
+/// when the observer has seen no change since the operator last saw the room (same update time
+/// and summary fields). It is also safe when the observer does not track the room yet, as after
+/// a restart, and the object converged at its current generation. A requested reconcile always
+/// reads IVS.
 fn assume_live(
     room: &ChatRoom,
     desired: &DesiredRoom,
@@ -394,6 +398,8 @@ fn fill_status(status: &mut ChatRoomStatus, live: &Room) {
     status.logging_configuration_arns = live.logging_configuration_arns.clone();
     status.create_time = live.create_time.clone();
     status.update_time = live.update_time.clone();
+    // IVS shows the room, so no create is in doubt any more.
+    status.create_attempt_time = None;
 }
 
 /// Deletes the IVS room. Rooms this object may have created without recording them are

@@ -358,6 +358,8 @@ fn fill_status(status: &mut ChatLoggingConfigurationStatus, live: &LoggingConfig
     status.state = Some(live.state.clone());
     status.create_time = live.create_time.clone();
     status.update_time = live.update_time.clone();
+    // IVS shows the configuration, so no create is in doubt any more.
+    status.create_attempt_time = None;
 }
 
 /// Deletes the IVS logging configuration. IVS refuses while a room still uses it; that error

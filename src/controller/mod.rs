@@ -22,9 +22,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use k8s_openapi::api::core::v1::ObjectReference;
+use k8s_openapi::api::events;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
+use kube::api::PostParams;
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType, Recorder};
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::{Api, Client, Resource, ResourceExt};
 
 pub use error::Error;
@@ -74,6 +78,7 @@ pub struct Context {
     /// Watches the rooms of the operator's own region in bulk.
     observer: Arc<observer::RoomObserver>,
     recorder: Recorder,
+    reporter: Reporter,
     /// Consecutive failures per object, for exponential backoff.
     failures: Mutex<HashMap<String, u32>>,
     /// Clients for regions other than the operator's, created on first use.
@@ -143,16 +148,71 @@ impl Context {
         action: &str,
         note: String,
     ) {
-        let event = Event {
-            type_,
-            reason: reason.into(),
-            note: Some(truncate(note, 1024)),
-            action: action.into(),
-            secondary: None,
+        let reference = obj.object_ref(&());
+        let note = truncate(note, 1024);
+        let published = match type_ {
+            EventType::Normal => self.create_event(reference, reason, action, note).await,
+            EventType::Warning => {
+                let event = Event {
+                    type_,
+                    reason: reason.into(),
+                    note: Some(note),
+                    action: action.into(),
+                    secondary: None,
+                };
+                self.recorder.publish(&event, &reference).await
+            }
         };
-        if let Err(error) = self.recorder.publish(&event, &obj.object_ref(&())).await {
+        if let Err(error) = published {
             tracing::warn!(%error, reason, "Failed to publish event");
         }
+    }
+
+    /// Creates a Normal Event without kube's `Recorder`. The Recorder keeps every Event for six
+    /// minutes to merge repeats into a series, and scans that cache on each publish. Warnings
+    /// repeat and need the merging, but lifecycle Events (Created, Updated, Deleted) do not,
+    /// and with thousands of rooms the cache would cost megabytes and a long scan per Event.
+    async fn create_event(
+        &self,
+        reference: ObjectReference,
+        reason: &str,
+        action: &str,
+        note: String,
+    ) -> Result<(), kube::Error> {
+        let namespace = reference.namespace.clone().unwrap_or_default();
+        // The server appends 5 characters to the prefix, and names end at 253 characters.
+        let prefix: String = reference
+            .name
+            .as_deref()
+            .unwrap_or(MANAGER)
+            .chars()
+            .take(240)
+            .collect();
+        let event = events::v1::Event {
+            metadata: ObjectMeta {
+                generate_name: Some(format!("{prefix}.")),
+                namespace: Some(namespace.clone()),
+                ..ObjectMeta::default()
+            },
+            action: Some(action.into()),
+            reason: Some(reason.into()),
+            note: Some(note),
+            type_: Some("Normal".into()),
+            event_time: Some(MicroTime(k8s_openapi::jiff::Timestamp::now())),
+            regarding: Some(reference),
+            reporting_controller: Some(self.reporter.controller.clone()),
+            reporting_instance: Some(
+                self.reporter
+                    .instance
+                    .clone()
+                    .unwrap_or_else(|| self.reporter.controller.clone()),
+            ),
+            ..events::v1::Event::default()
+        };
+        Api::<events::v1::Event>::namespaced(self.client.clone(), &namespace)
+            .create(&PostParams::default(), &event)
+            .await
+            .map(|_| ())
     }
 
     fn record_success(&self, key: &str) {

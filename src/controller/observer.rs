@@ -5,8 +5,8 @@
 //! summaries a call, newest update first, with every field but the two message limits. The
 //! observer reads one page per poll interval, taking turns between two cursors:
 //!
-//! - the head of the list, where any room updated since the last look appears first; more
-//!   pages follow while a whole page is newer than the previous look;
+//! - the head of the list, where any room updated since the last look appears first. When a
+//!   whole page is newer than the previous look, the next head read goes on to the next page;
 //! - a sweep through every page, which finds rooms that are gone and tag changes (tagging
 //!   does not move a room's update time).
 //!
@@ -28,7 +28,7 @@ use kube::runtime::reflector::ObjectRef;
 use crate::crd::ChatRoom;
 use crate::ivs::{Handler, IvsClient, IvsError, Room, RoomSummary};
 
-/// What the observer knows about a room, for a reconcile deciding whether to read it.
+/// Observer's record of a room, for a reconcile deciding whether to read it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
     /// The observer watches the room and has seen no change since the operator last saw it,
@@ -67,9 +67,10 @@ struct State {
     sweep_begun: bool,
     sweep_token: Option<String>,
     head_token: Option<String>,
-    /// Newest update time seen at the head; a head read goes on to the next page while the
-    /// page is newer than this value as it stood when the read began.
+    /// Newest update time seen at the head.
     head_newest: Option<Timestamp>,
+    /// Value of `head_newest` when the current head read began. The head read goes on to the
+    /// next page while a whole page is newer than this.
     head_floor: Option<Timestamp>,
     /// Last successful ListRooms, or the observer's start.
     last_success: Instant,
@@ -86,7 +87,7 @@ struct Entry {
     stale: bool,
 }
 
-/// Why the observer asked for a room's reconcile.
+/// Cause of a reconcile the observer requests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Reason {
     Changed,
@@ -108,21 +109,12 @@ impl RoomObserver {
         Self {
             ivs,
             interval,
-            state: Mutex::new(State {
-                rooms: HashMap::new(),
-                sweep: 1,
-                sweep_begun: false,
-                sweep_token: None,
-                head_token: None,
-                head_newest: None,
-                head_floor: None,
-                last_success: Instant::now(),
-            }),
+            state: Mutex::new(State::new()),
             triggers: Mutex::new(Vec::new()),
         }
     }
 
-    /// Returns the stream of rooms whose reconcile the observer asks for, for the controller
+    /// Returns the stream of rooms whose reconcile the observer requests, for the controller
     /// watching `namespace` (`None` for all namespaces).
     pub fn subscribe(
         &self,
@@ -135,7 +127,7 @@ impl RoomObserver {
         receiver
     }
 
-    /// Returns what the observer knows about the room with this ARN.
+    /// Returns the observer's verdict on the room with this ARN.
     pub fn verdict(&self, arn: &str) -> Verdict {
         let Ok(state) = self.state.lock() else {
             return Verdict::Blind;
@@ -153,9 +145,9 @@ impl RoomObserver {
         }
     }
 
-    /// Records `room` as the operator now knows it. `read` says the operator just read it
-    /// from IVS (or wrote it and read the response), which also counts as seeing it in the
-    /// sweep in progress.
+    /// Records `room` as the operator now sees it. With `read`, the operator just read it from
+    /// IVS (or wrote it and read the response), which also counts as seeing it in the sweep in
+    /// progress.
     pub fn track(&self, object: ObjectRef<ChatRoom>, room: &Room, read: bool) {
         let Ok(mut state) = self.state.lock() else {
             return;
@@ -202,6 +194,7 @@ impl RoomObserver {
         let mut ticks = tokio::time::interval(self.interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut head_turn = true;
+        let mut failing = false;
         loop {
             ticks.tick().await;
             if self.tracked() == 0 {
@@ -216,8 +209,19 @@ impl RoomObserver {
                 self.read_sweep().await
             };
             head_turn = !head_turn;
-            if let Err(error) = result {
-                tracing::warn!(%error, "Failed to list rooms; rooms are read one by one until listing works again");
+            // Only the first failure and the recovery are logged at once, so a lasting error
+            // writes two lines instead of one per interval.
+            match result {
+                Err(error) if failing => tracing::debug!(%error, "Failed to list rooms again"),
+                Err(error) => {
+                    failing = true;
+                    tracing::warn!(%error, "Failed to list rooms; rooms are read one by one at each resync until listing works again");
+                }
+                Ok(()) if failing => {
+                    failing = false;
+                    tracing::info!("Listing rooms works again");
+                }
+                Ok(()) => {}
             }
         }
     }
@@ -294,6 +298,19 @@ impl RoomObserver {
 }
 
 impl State {
+    fn new() -> Self {
+        State {
+            rooms: HashMap::new(),
+            sweep: 1,
+            sweep_begun: false,
+            sweep_token: None,
+            head_token: None,
+            head_newest: None,
+            head_floor: None,
+            last_success: Instant::now(),
+        }
+    }
+
     /// Compares a page of summaries with the tracked rooms and marks those that moved.
     fn observe(&mut self, page: &[RoomSummary]) -> Vec<(ObjectRef<ChatRoom>, Reason)> {
         let sweep = self.sweep;
@@ -397,19 +414,6 @@ mod tests {
         }
     }
 
-    fn state() -> State {
-        State {
-            rooms: HashMap::new(),
-            sweep: 1,
-            sweep_begun: false,
-            sweep_token: None,
-            head_token: None,
-            head_newest: None,
-            head_floor: None,
-            last_success: Instant::now(),
-        }
-    }
-
     fn entry(name: &str, room: &Room, seen_in: u64, tracked_in: u64) -> Entry {
         Entry {
             object: ObjectRef::new(name).within("ns"),
@@ -422,19 +426,19 @@ mod tests {
     }
 
     #[test]
-    fn an_unchanged_summary_triggers_nothing() {
+    fn unchanged_summary_triggers_nothing() {
         let a = room("a", "2026-01-01T00:00:00Z");
-        let mut state = state();
+        let mut state = State::new();
         state.rooms.insert("a".into(), entry("a", &a, 0, 0));
         assert!(state.observe(&[summary(&a)]).is_empty());
         assert_eq!(state.rooms["a"].seen_in, 1);
     }
 
     #[test]
-    fn a_moved_update_time_or_changed_field_marks_the_room_stale_once() {
+    fn changed_summary_marks_room_stale_once() {
         let a = room("a", "2026-01-01T00:00:00Z");
         let b = room("b", "2026-01-01T00:00:00Z");
-        let mut state = state();
+        let mut state = State::new();
         state.rooms.insert("a".into(), entry("a", &a, 0, 0));
         state.rooms.insert("b".into(), entry("b", &b, 0, 0));
         let mut moved = summary(&a);
@@ -452,18 +456,18 @@ mod tests {
 
     #[test]
     fn summaries_of_untracked_rooms_are_ignored() {
-        let mut state = state();
+        let mut state = State::new();
         let other = room("other", "2026-01-01T00:00:00Z");
         assert!(state.observe(&[summary(&other)]).is_empty());
         assert!(state.rooms.is_empty());
     }
 
     #[test]
-    fn a_sweep_reports_rooms_it_did_not_see_but_spares_rooms_tracked_during_it() {
+    fn sweep_reports_rooms_it_missed() {
         let a = room("a", "2026-01-01T00:00:00Z");
         let gone = room("gone", "2026-01-01T00:00:00Z");
         let late = room("late", "2026-01-01T00:00:00Z");
-        let mut state = state();
+        let mut state = State::new();
         state.rooms.insert("a".into(), entry("a", &a, 0, 0));
         state
             .rooms
@@ -487,6 +491,59 @@ mod tests {
             .map(|(o, _)| o.name)
             .collect();
         assert_eq!(missing, ["late"]);
+    }
+
+    fn observer() -> RoomObserver {
+        let config = aws_sdk_ivschat::Config::builder()
+            .behavior_version(aws_sdk_ivschat::config::BehaviorVersion::latest())
+            .region(aws_sdk_ivschat::config::Region::new("us-east-1"))
+            .build();
+        let ivs = IvsClient::from_client(aws_sdk_ivschat::Client::from_conf(config), 1.0);
+        RoomObserver::new(ivs, Duration::from_secs(1))
+    }
+
+    #[test]
+    fn verdict_follows_tracking_and_health() {
+        let observer = observer();
+        let a = room("a", "2026-01-01T00:00:00Z");
+        assert_eq!(observer.verdict("a"), Verdict::Untracked);
+
+        observer.track(ObjectRef::new("a").within("ns"), &a, true);
+        let unchanged = Verdict::Unchanged {
+            update_time: a.update_time.clone(),
+            fingerprint: room_fingerprint(&a),
+        };
+        assert_eq!(observer.verdict("a"), unchanged);
+
+        if let Some(entry) = observer
+            .state
+            .lock()
+            .expect("the state lock is not poisoned")
+            .rooms
+            .get_mut("a")
+        {
+            entry.stale = true;
+        }
+        assert_eq!(observer.verdict("a"), Verdict::Stale);
+        observer.track(ObjectRef::new("a").within("ns"), &a, true);
+        assert_eq!(
+            observer.verdict("a"),
+            unchanged,
+            "a fresh read clears staleness"
+        );
+
+        let long_ago = Instant::now()
+            .checked_sub(Duration::from_secs(60))
+            .expect("the monotonic clock is past one minute");
+        observer
+            .state
+            .lock()
+            .expect("the state lock is not poisoned")
+            .last_success = long_ago;
+        assert_eq!(observer.verdict("a"), Verdict::Blind);
+
+        observer.untrack("a");
+        assert_eq!(observer.tracked(), 0);
     }
 
     #[test]

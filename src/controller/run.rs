@@ -146,7 +146,8 @@ async fn run_controllers(
         ivs,
         observer: observer.clone(),
         settings,
-        recorder: Recorder::new(client.clone(), reporter),
+        recorder: Recorder::new(client.clone(), reporter.clone()),
+        reporter,
         failures: Mutex::default(),
         regional: Mutex::default(),
     });
@@ -224,7 +225,9 @@ where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
     let (reader, writer) = reflector::store();
-    let changes = watcher(api, watcher::Config::default().any_semantic())
+    // A streaming list sends the initial objects one by one as watch events. A plain list of
+    // thousands of objects arrives as one response, which the client keeps in memory whole.
+    let changes = watcher(api, watcher::Config::default().streaming_lists())
         .default_backoff()
         .modify(slim)
         .reflect(writer)

@@ -167,7 +167,8 @@ pub struct ChatLoggingConfigurationStatus {
     pub published_config_map: Option<String>,
 
     /// When the operator last asked IVS to create the resource (RFC 3339). Until IVS shows
-    /// the resource or 30 seconds pass, the operator does not create another.
+    /// the resource or 30 seconds pass, the operator does not create another; cleared once
+    /// IVS shows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_attempt_time: Option<String>,
 

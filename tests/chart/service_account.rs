@@ -59,8 +59,8 @@ fn write_token_kubeconfig(path: &Path, token: &str) {
 }
 
 /// Returns the operator arguments of the rendered Deployment, less those the test harness
-/// sets itself (`controller`, the watched namespace and the resync period) and the HTTP
-/// address, which the test moves to loopback. Checks that the chart watches `namespace`.
+/// sets itself (`controller`, the watched namespace, the resync period and the poll interval)
+/// and the HTTP address, which the test moves to loopback. Checks that the chart watches `namespace`.
 fn chart_operator_args(deployment: &Value, namespace: &str) -> Vec<String> {
     let args: Vec<&str> = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
         .as_array()
@@ -77,6 +77,7 @@ fn chart_operator_args(deployment: &Value, namespace: &str) -> Vec<String> {
         .filter(|arg| *arg != "controller")
         .filter(|arg| !arg.starts_with("--watch-namespace="))
         .filter(|arg| !arg.starts_with("--resync-seconds="))
+        .filter(|arg| !arg.starts_with("--poll-seconds="))
         .filter(|arg| !arg.starts_with("--http-listen="))
         .map(str::to_owned)
         .collect()

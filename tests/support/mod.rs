@@ -103,6 +103,16 @@ impl Emulator {
         aws_sdk_ivschat::Client::from_conf(config)
     }
 
+    /// Deletes a room behind the operator's back.
+    pub async fn delete_room(&self, arn: &str) {
+        self.client()
+            .delete_room()
+            .identifier(arn)
+            .send()
+            .await
+            .expect("out-of-band delete");
+    }
+
     /// Installs a fault for `operation` through the admin surface, for example
     /// `{"dropResponse": true, "times": 1}`.
     pub async fn inject_fault(&self, operation: &str, fault: serde_json::Value) {
@@ -136,17 +146,29 @@ pub fn free_port() -> u16 {
 /// Minimal HTTP/1.1 request over loopback, enough for the emulator's admin endpoint; the
 /// tests avoid an HTTP client dependency for these few plain calls.
 async fn http_request(method: &str, url: &str, body: &str) -> String {
+    let (head, body) = try_http_request(method, url, body)
+        .await
+        .unwrap_or_else(|error| panic!("{method} {url} failed: {error}"));
+    assert!(
+        head.starts_with("HTTP/1.1 2"),
+        "request {method} {url} failed: {head}\n{body}"
+    );
+    body
+}
+
+/// Sends a request and returns the response head and body, or why there is none.
+async fn try_http_request(method: &str, url: &str, body: &str) -> Result<(String, String), String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rest = url
         .strip_prefix("http://")
-        .expect("admin URL is plain HTTP");
+        .ok_or_else(|| format!("{url} is not plain HTTP"))?;
     let (host, path) = rest
         .split_once('/')
         .map(|(h, p)| (h, format!("/{p}")))
         .unwrap_or((rest, "/".into()));
     let mut stream = tokio::net::TcpStream::connect(host)
         .await
-        .expect("admin endpoint accepts connections");
+        .map_err(|e| format!("connect: {e}"))?;
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
@@ -154,20 +176,22 @@ async fn http_request(method: &str, url: &str, body: &str) -> String {
     stream
         .write_all(request.as_bytes())
         .await
-        .expect("request is sent");
+        .map_err(|e| format!("send: {e}"))?;
     let mut response = String::new();
     stream
         .read_to_string(&mut response)
         .await
-        .expect("response is read");
+        .map_err(|e| format!("read: {e}"))?;
     let (head, body) = response
         .split_once("\r\n\r\n")
-        .expect("response has a body");
-    assert!(
-        head.starts_with("HTTP/1.1 2"),
-        "admin request {method} {path} failed: {head}\n{body}"
-    );
-    body.to_string()
+        .ok_or("response has no body")?;
+    Ok((head.to_string(), body.to_string()))
+}
+
+/// GET on a loopback URL whose server may not be up yet: `None` unless it answers 2xx.
+pub async fn try_http_get(url: &str) -> Option<String> {
+    let (head, body) = try_http_request("GET", url, "").await.ok()?;
+    head.starts_with("HTTP/1.1 2").then_some(body)
 }
 
 async fn http_get(url: &str) -> String {
