@@ -149,3 +149,42 @@ async fn restart_reads_no_room_one_by_one() {
         "the restarted operator observes the rooms by listing"
     );
 }
+
+/// IVS may hide a new room from reads for a while. The observer's sweep then misses it, but the
+/// create guard keeps the operator from creating a second room until the first shows up.
+#[tokio::test]
+async fn hidden_new_room_is_not_created_twice() {
+    let env = observed_env("observe-hidden").await;
+    support::http(
+        "PUT",
+        &format!("{}/settings", env.emulator.admin),
+        r#"{"roomVisibilityDelayMs": 8000}"#,
+    )
+    .await;
+    ready_room(&env, "shy", "  maximumMessageLength: 25\n").await;
+
+    // Several one-second sweeps miss the room while it is hidden, and it shows up after that.
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    assert_eq!(
+        env.emulator.calls("CreateRoom").await,
+        1,
+        "one room created"
+    );
+    let listed = env
+        .emulator
+        .client()
+        .list_rooms()
+        .send()
+        .await
+        .expect("rooms can be listed");
+    assert_eq!(listed.rooms().len(), 1, "no second room in IVS");
+    let room = env
+        .wait_for::<ChatRoom, _>("shy", TIMEOUT, "Ready", is_ready)
+        .await;
+    assert_eq!(
+        live_room(&env, &arn_of(&room))
+            .await
+            .maximum_message_length(),
+        Some(25)
+    );
+}

@@ -74,6 +74,10 @@ async fn sync(
     let mut status = room.status.clone().unwrap_or_default();
     status.observed_generation = room.metadata.generation;
     if room.spec.management_policy == Some(ManagementPolicy::ObserveOnly) {
+        // Observe-only rooms are read one by one, so the observer drops any earlier record.
+        if let Some(arn) = recorded_arn(status.arn.as_deref(), "room") {
+            ctx.observer.untrack(arn);
+        }
         return observe_only(room, &ivs, status).await;
     }
 
@@ -89,9 +93,17 @@ async fn sync(
     };
     let desired = desired_room(room, ctx, logging_configuration_arns);
     let observer = ctx.room_observer(room.spec.region.as_deref());
+    let marks_at_start = ctx.observer.marks();
+    let recorded = recorded_arn(room.status.as_ref().and_then(|s| s.arn.as_deref()), "room");
+    if let (None, Some(recorded)) = (observer, recorded) {
+        // The room moved out of the observer's region.
+        ctx.observer.untrack(recorded);
+    }
 
-    let (mut live, mut read) = match observe(room, ctx, &desired, observer).await? {
-        Some(found) => found,
+    // `read`: the room came from IVS in this reconcile. `shown`: by a read or a write on it,
+    // not only by the CreateRoom response, which may come before other reads can see the room.
+    let (mut live, mut read, mut shown) = match observe(room, ctx, &desired, observer).await? {
+        Some((live, read)) => (live, read, read),
         None => {
             let written = match status::begin_create(api, room, &mut status, "room").await? {
                 Ok(written) => written,
@@ -101,10 +113,8 @@ async fn sync(
 
             let created = ivs.create_room(&desired).await.map_err(Error::Create)?;
             let arn = created.arn.clone();
-            let replaced =
-                recorded_arn(room.status.as_ref().and_then(|s| s.arn.as_deref()), "room");
-            if let (Some(observer), Some(replaced)) = (observer, replaced) {
-                observer.untrack(replaced);
+            if let Some(replaced) = recorded {
+                ctx.observer.untrack(replaced);
             }
             tracing::info!(%arn, "Created room");
             ctx.publish(
@@ -132,7 +142,7 @@ async fn sync(
             );
             status::write_status(api, room, creating).await?;
             // The response carries the whole room, so no GetRoom is needed.
-            (created, true)
+            (created, true, false)
         }
     };
 
@@ -150,6 +160,7 @@ async fn sync(
                 .await
                 .map_err(Error::Update)?;
             read = true;
+            shown = true;
             tracing::info!(arn = %live.arn, ?update, "Updated room");
             ctx.publish(
                 room,
@@ -179,10 +190,10 @@ async fn sync(
         }
     }
     if let Some(observer) = observer {
-        observer.track(ObjectRef::from_obj(room), &live, read);
+        observer.track(ObjectRef::from_obj(room), &live, read, marks_at_start);
     }
 
-    fill_status(&mut status, &live);
+    fill_status(&mut status, &live, shown);
     let target = room
         .spec
         .publish_to
@@ -216,8 +227,8 @@ async fn sync(
 
 /// Finds the live room and reports whether it was read from IVS. With an ARN in status, the
 /// room is taken from status when the bulk observer vouches for it, and read otherwise.
-/// Without one, it is the adoption target, or a room an interrupted create left: found by
-/// the operator's tags, one adopted and any duplicates deleted.
+/// Without one, or when that room is gone, it is the adoption target or a room an interrupted
+/// create left: found by the operator's tags, one adopted and any duplicates deleted.
 async fn observe(
     room: &ChatRoom,
     ctx: &Context,
@@ -225,19 +236,18 @@ async fn observe(
     observer: Option<&RoomObserver>,
 ) -> Result<Option<(Room, bool)>, Error> {
     let ivs = ctx.ivs_for(room.spec.region.as_deref());
-    if let Some(arn) = recorded_arn(room.status.as_ref().and_then(|s| s.arn.as_deref()), "room") {
+    let recorded = recorded_arn(room.status.as_ref().and_then(|s| s.arn.as_deref()), "room");
+    if let Some(arn) = recorded {
         if let Some(assumed) = observer.and_then(|o| assume_live(room, desired, o, arn)) {
             return Ok(Some((assumed, false)));
         }
-        let live = ivs.get_room(arn).await.map_err(Error::Observe)?;
-        if live.is_none() {
-            // The observer keeps the old ARN stale until the new room replaces it.
-            tracing::info!(%arn, "Room is gone from IVS; creating it again");
+        if let Some(live) = ivs.get_room(arn).await.map_err(Error::Observe)? {
+            return Ok(Some((live, true)));
         }
-        return Ok(live.map(|live| (live, true)));
-    }
-
-    if let Some(adopt) = &room.spec.adopt {
+        // The observer keeps the old ARN stale until a new room replaces it. A create after
+        // the room disappeared may have lost its response, so the search below runs first.
+        tracing::info!(%arn, "Room is gone from IVS; creating it again");
+    } else if let Some(adopt) = &room.spec.adopt {
         if let Some(live) = ivs.get_room(&adopt.arn).await.map_err(Error::Observe)? {
             tracing::info!(arn = %adopt.arn, "Adopting existing room");
             return Ok(Some((live, true)));
@@ -263,9 +273,10 @@ async fn observe(
         .find_rooms(Some(&desired.name), &owner)
         .await
         .map_err(Error::Recover)?;
-    if found.is_empty() {
+    if found.is_empty() && recorded.is_none() {
         // The spec's name may have changed since the interrupted create, so look at every
-        // resource for the operator's tags.
+        // resource for the operator's tags. A replacement for a room that disappeared was
+        // requested under the current name, so it needs only the search above.
         found = ivs.find_rooms(None, &owner).await.map_err(Error::Recover)?;
     }
     found.sort();
@@ -389,7 +400,7 @@ fn desired_room(
     }
 }
 
-fn fill_status(status: &mut ChatRoomStatus, live: &Room) {
+fn fill_status(status: &mut ChatRoomStatus, live: &Room, shown: bool) {
     status.arn = Some(live.arn.clone());
     status.id = Some(live.id.clone());
     status.name = Some(live.name.clone());
@@ -398,8 +409,10 @@ fn fill_status(status: &mut ChatRoomStatus, live: &Room) {
     status.logging_configuration_arns = live.logging_configuration_arns.clone();
     status.create_time = live.create_time.clone();
     status.update_time = live.update_time.clone();
-    // IVS shows the room, so no create is in doubt any more.
-    status.create_attempt_time = None;
+    if shown {
+        // IVS shows the room, so no create is in doubt any more.
+        status.create_attempt_time = None;
+    }
 }
 
 /// Deletes the IVS room. Rooms this object may have created without recording them are
@@ -501,7 +514,7 @@ async fn observe_only(
     let requeue = Duration::from_secs(60);
     match ivs.get_room(&arn).await.map_err(Error::Observe)? {
         Some(live) => {
-            fill_status(&mut status, &live);
+            fill_status(&mut status, &live, true);
             let message = "observing only; the operator never changes this room".to_string();
             Ok(Outcome {
                 status,

@@ -26,7 +26,7 @@ use k8s_openapi::jiff::Timestamp;
 use kube::runtime::reflector::ObjectRef;
 
 use crate::crd::ChatRoom;
-use crate::ivs::{Handler, IvsClient, IvsError, Room, RoomSummary};
+use crate::ivs::{Handler, IvsClient, IvsError, IvsErrorKind, Room, RoomSummary};
 
 /// Observer's record of a room, for a reconcile deciding whether to read it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,6 +74,8 @@ struct State {
     head_floor: Option<Timestamp>,
     /// Last successful ListRooms, or the observer's start.
     last_success: Instant,
+    /// Count of stale marks so far, to order a mark against a reconcile in progress.
+    marks: u64,
 }
 
 struct Entry {
@@ -85,6 +87,8 @@ struct Entry {
     /// Sweep during which tracking began; a sweep that began earlier does not judge it.
     tracked_in: u64,
     stale: bool,
+    /// Value of `State::marks` when the room was marked stale.
+    stale_mark: u64,
 }
 
 /// Cause of a reconcile the observer requests.
@@ -145,10 +149,17 @@ impl RoomObserver {
         }
     }
 
+    /// Returns the count of stale marks so far. A reconcile takes it when it starts and passes
+    /// it to [`RoomObserver::track`].
+    pub fn marks(&self) -> u64 {
+        self.state.lock().map(|s| s.marks).unwrap_or_default()
+    }
+
     /// Records `room` as the operator now sees it. With `read`, the operator just read it from
     /// IVS (or wrote it and read the response), which also counts as seeing it in the sweep in
-    /// progress.
-    pub fn track(&self, object: ObjectRef<ChatRoom>, room: &Room, read: bool) {
+    /// progress. A stale mark made after `marks_at_start` stays, because the reconcile that
+    /// calls this may have read the room before the change that caused the mark.
+    pub fn track(&self, object: ObjectRef<ChatRoom>, room: &Room, read: bool, marks_at_start: u64) {
         let Ok(mut state) = self.state.lock() else {
             return;
         };
@@ -161,11 +172,14 @@ impl RoomObserver {
             seen_in: 0,
             tracked_in,
             stale: false,
+            stale_mark: 0,
         });
         entry.object = object;
         entry.update_time = room.update_time.clone();
         entry.fingerprint = room_fingerprint(room);
-        entry.stale = false;
+        if entry.stale_mark <= marks_at_start {
+            entry.stale = false;
+        }
         if read {
             entry.seen_in = sweep;
         }
@@ -228,7 +242,11 @@ impl RoomObserver {
 
     async fn read_head(&self) -> Result<(), IvsError> {
         let token = self.state.lock().ok().and_then(|s| s.head_token.clone());
-        let (page, next) = self.ivs.list_rooms_page(token.clone()).await?;
+        let (page, next) = self
+            .ivs
+            .list_rooms_page(token.clone())
+            .await
+            .inspect_err(|error| self.forget_token(error, |s| &mut s.head_token))?;
         let triggers = {
             let Ok(mut state) = self.state.lock() else {
                 return Ok(());
@@ -258,7 +276,11 @@ impl RoomObserver {
 
     async fn read_sweep(&self) -> Result<(), IvsError> {
         let token = self.state.lock().ok().and_then(|s| s.sweep_token.clone());
-        let (page, next) = self.ivs.list_rooms_page(token).await?;
+        let (page, next) = self
+            .ivs
+            .list_rooms_page(token)
+            .await
+            .inspect_err(|error| self.forget_token(error, |s| &mut s.sweep_token))?;
         let triggers = {
             let Ok(mut state) = self.state.lock() else {
                 return Ok(());
@@ -274,6 +296,21 @@ impl RoomObserver {
         };
         self.send(triggers);
         Ok(())
+    }
+
+    /// Drops a page token that IVS rejected as invalid, so the next read starts from the first
+    /// page instead of failing forever; other errors keep the token for a retry.
+    fn forget_token(
+        &self,
+        error: &IvsError,
+        token: impl FnOnce(&mut State) -> &mut Option<String>,
+    ) {
+        if error.kind != IvsErrorKind::Validation {
+            return;
+        }
+        if let Ok(mut state) = self.state.lock() {
+            *token(&mut state) = None;
+        }
     }
 
     fn send(&self, triggers: Vec<(ObjectRef<ChatRoom>, Reason)>) {
@@ -308,7 +345,18 @@ impl State {
             head_newest: None,
             head_floor: None,
             last_success: Instant::now(),
+            marks: 0,
         }
+    }
+
+    /// Marks the entry for `arn` stale and returns its object.
+    fn mark(&mut self, arn: &str) -> Option<ObjectRef<ChatRoom>> {
+        self.marks += 1;
+        let marks = self.marks;
+        let entry = self.rooms.get_mut(arn)?;
+        entry.stale = true;
+        entry.stale_mark = marks;
+        Some(entry.object.clone())
     }
 
     /// Compares a page of summaries with the tracked rooms and marks those that moved.
@@ -326,8 +374,7 @@ impl State {
             if summary.update_time != entry.update_time
                 || summary_fingerprint(summary) != entry.fingerprint
             {
-                entry.stale = true;
-                triggers.push((entry.object.clone(), Reason::Changed));
+                triggers.extend(self.mark(&summary.arn).map(|o| (o, Reason::Changed)));
             }
         }
         triggers
@@ -337,13 +384,16 @@ impl State {
     /// it may be gone.
     fn finish_sweep(&mut self) -> Vec<(ObjectRef<ChatRoom>, Reason)> {
         let sweep = self.sweep;
-        let mut triggers = Vec::new();
-        for entry in self.rooms.values_mut() {
-            if !entry.stale && entry.seen_in < sweep && entry.tracked_in < sweep {
-                entry.stale = true;
-                triggers.push((entry.object.clone(), Reason::Missing));
-            }
-        }
+        let missing: Vec<String> = self
+            .rooms
+            .iter()
+            .filter(|(_, e)| !e.stale && e.seen_in < sweep && e.tracked_in < sweep)
+            .map(|(arn, _)| arn.clone())
+            .collect();
+        let triggers = missing
+            .iter()
+            .filter_map(|arn| self.mark(arn).map(|o| (o, Reason::Missing)))
+            .collect();
         self.sweep += 1;
         self.sweep_begun = false;
         triggers
@@ -422,6 +472,7 @@ mod tests {
             seen_in,
             tracked_in,
             stale: false,
+            stale_mark: 0,
         }
     }
 
@@ -508,28 +559,31 @@ mod tests {
         let a = room("a", "2026-01-01T00:00:00Z");
         assert_eq!(observer.verdict("a"), Verdict::Untracked);
 
-        observer.track(ObjectRef::new("a").within("ns"), &a, true);
+        observer.track(ObjectRef::new("a").within("ns"), &a, true, observer.marks());
         let unchanged = Verdict::Unchanged {
             update_time: a.update_time.clone(),
             fingerprint: room_fingerprint(&a),
         };
         assert_eq!(observer.verdict("a"), unchanged);
 
-        if let Some(entry) = observer
+        let started = observer.marks();
+        observer
             .state
             .lock()
             .expect("the state lock is not poisoned")
-            .rooms
-            .get_mut("a")
-        {
-            entry.stale = true;
-        }
+            .mark("a");
         assert_eq!(observer.verdict("a"), Verdict::Stale);
-        observer.track(ObjectRef::new("a").within("ns"), &a, true);
+        observer.track(ObjectRef::new("a").within("ns"), &a, true, started);
+        assert_eq!(
+            observer.verdict("a"),
+            Verdict::Stale,
+            "a mark made while a reconcile ran outlives that reconcile"
+        );
+        observer.track(ObjectRef::new("a").within("ns"), &a, true, observer.marks());
         assert_eq!(
             observer.verdict("a"),
             unchanged,
-            "a fresh read clears staleness"
+            "a read that began after the mark clears it"
         );
 
         let long_ago = Instant::now()

@@ -139,6 +139,7 @@ async fn run_controllers(
     } else {
         settings.namespaces.iter().cloned().map(Some).collect()
     };
+    let streaming = streaming_lists_supported(&client).await;
     let observer = Arc::new(RoomObserver::new(ivs.clone(), settings.poll_interval));
     let config = controller::Config::default().concurrency(settings.max_concurrent_reconciles);
     let ctx = Arc::new(Context {
@@ -159,7 +160,7 @@ async fn run_controllers(
         let rooms: Api<ChatRoom> = api(&client, namespace.as_deref());
         let logging: Api<ChatLoggingConfiguration> = api(&client, namespace.as_deref());
 
-        let room_controller = filtered_controller(rooms);
+        let room_controller = filtered_controller(rooms, streaming);
         let room_store = room_controller.store();
         let room_controller = room_controller
             .with_config(config.clone())
@@ -177,7 +178,7 @@ async fn run_controllers(
             });
         controllers.push(Box::pin(room_controller) as Pin<Box<dyn Future<Output = ()> + Send>>);
 
-        let logging_controller = filtered_controller(logging.clone())
+        let logging_controller = filtered_controller(logging.clone(), streaming)
             .with_config(config.clone())
             .graceful_shutdown_on(shutdown.clone())
             .run(logging_configuration::reconcile, error_policy, ctx.clone())
@@ -206,6 +207,38 @@ async fn run_controllers(
     tracing::info!("Controllers stopped");
 }
 
+/// How the watchers read the initial objects. A streaming list sends them one by one as watch
+/// events; otherwise a list in pages of 500 keeps each response small. Both avoid a list from
+/// the API server's cache (`any_semantic`), which arrives as one response of every object.
+fn list_config(streaming: bool) -> watcher::Config {
+    if streaming {
+        watcher::Config::default().streaming_lists()
+    } else {
+        watcher::Config::default()
+    }
+}
+
+/// Reports whether the API server accepts streaming lists. Its WatchList feature gate is on by
+/// default in Kubernetes 1.34 and later (1.33 ships it off), and a server without it rejects
+/// them.
+async fn streaming_lists_supported(client: &Client) -> bool {
+    match client.apiserver_version().await {
+        Ok(info) => {
+            // Some distributions report the minor version as "34+".
+            let minor: String = info
+                .minor
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            info.major == "1" && minor.parse::<u32>().is_ok_and(|minor| minor >= 34)
+        }
+        Err(error) => {
+            tracing::warn!(%error, "Failed to read the API server version; listing in pages");
+            false
+        }
+    }
+}
+
 /// Drops what reconciling never reads from a cached object, to keep the cache small: managed
 /// fields, and the copy of the whole object that `kubectl apply` keeps in an annotation.
 fn slim<K: Resource>(obj: &mut K) {
@@ -220,14 +253,12 @@ fn slim<K: Resource>(obj: &mut K) {
 /// finalizers change, or it is being deleted, but not when only its status changes. The
 /// operator's own status writes would otherwise trigger a reconcile at once and defeat the
 /// backoff after a failure; periodic requeues still catch drift in IVS.
-fn filtered_controller<K>(api: Api<K>) -> Controller<K>
+fn filtered_controller<K>(api: Api<K>, streaming: bool) -> Controller<K>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
     let (reader, writer) = reflector::store();
-    // A streaming list sends the initial objects one by one as watch events. A plain list of
-    // thousands of objects arrives as one response, which the client keeps in memory whole.
-    let changes = watcher(api, watcher::Config::default().streaming_lists())
+    let changes = watcher(api, list_config(streaming))
         .default_backoff()
         .modify(slim)
         .reflect(writer)
