@@ -1,8 +1,9 @@
 //! The operator at scale: N rooms on the real kube-apiserver, against the local IVS Chat
 //! service enforcing the IVS quotas. For each N it measures apply-to-Ready against the
-//! N/5-second bound, IVS calls per room over a create, update and delete lifecycle, steady
-//! state calls, the time to revert an out-of-band change and an out-of-band deletion, the
-//! operator's resident memory, and a restart with everything converged.
+//! N/5-second bound and the IVS calls per room over a create, update and delete lifecycle.
+//! It also measures the calls in steady state, the time to revert an out-of-band change and
+//! an out-of-band deletion, the operator's resident memory, and a restart with everything
+//! converged.
 //!
 //! Run with `make bench-scale`, or `tools/testenv/run.sh cargo bench --bench scale`. The runs
 //! come from `IVSCHAT_BENCH_RUNS`, a space-separated list of `N` or `N@S`: with `@S`, the
@@ -81,7 +82,7 @@ impl Run {
     }
 }
 
-/// What the benchmark knows of each room object, kept current by a watch.
+/// State of one room object as the benchmark last saw it through a watch.
 #[derive(Clone, Debug, Default)]
 struct Seen {
     ready: bool,
