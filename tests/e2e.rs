@@ -6,6 +6,9 @@ mod support;
 use std::time::Duration;
 
 use ivschat_operator::crd::{ChatLoggingConfiguration, ChatRoom};
+use k8s_openapi::api::events::v1::Event;
+use kube::Api;
+use kube::api::ListParams;
 use support::{TestEnv, arn_of, condition_true, is_ready, repo_path, room_manifest};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -142,6 +145,32 @@ async fn examples_become_ready_and_match_ivs() {
     );
 }
 
+/// Returns the reasons of the Normal Events about the ChatRoom `name`, once all of `expected`
+/// are among them or after 10 seconds.
+async fn normal_event_reasons(env: &TestEnv, name: &str, expected: &[&str]) -> Vec<String> {
+    let events: Api<Event> = env.api();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let reasons: Vec<String> = events
+            .list(&ListParams::default())
+            .await
+            .expect("events can be listed")
+            .items
+            .into_iter()
+            .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
+            .filter(|e| e.type_.as_deref() == Some("Normal"))
+            .filter_map(|e| e.reason)
+            .collect();
+        let complete = expected
+            .iter()
+            .all(|r| reasons.iter().any(|seen| seen == r));
+        if complete || tokio::time::Instant::now() > deadline {
+            return reasons;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 #[tokio::test]
 async fn message_length_change_sends_one_update_room() {
     let env = TestEnv::start("length").await;
@@ -168,6 +197,15 @@ async fn message_length_change_sends_one_update_room() {
         .expect("IVS has the room");
     assert_eq!(live.maximum_message_length(), Some(300));
     assert_eq!(env.emulator.calls("UpdateRoom").await, updates_before + 1);
+    let reasons = normal_event_reasons(&env, "lobby", &["Created", "Updated"]).await;
+    assert!(
+        reasons.contains(&"Created".to_string()),
+        "events: {reasons:?}"
+    );
+    assert!(
+        reasons.contains(&"Updated".to_string()),
+        "events: {reasons:?}"
+    );
 
     // Two resync periods later the room is still converged, so no further write happens.
     tokio::time::sleep(Duration::from_secs(11)).await;

@@ -180,17 +180,20 @@ impl Context {
         note: String,
     ) -> Result<(), kube::Error> {
         let namespace = reference.namespace.clone().unwrap_or_default();
-        // The server appends 5 characters to the prefix, and names end at 253 characters.
-        let prefix: String = reference
+        // Named `<object>.<hex nanoseconds>` as client-go and kube's Recorder name theirs. A
+        // `generateName` cannot carry the dot, because the server rejects a prefix ending in
+        // one. Names end at 253 characters, and the suffix takes up to 17.
+        let object: String = reference
             .name
             .as_deref()
             .unwrap_or(MANAGER)
             .chars()
-            .take(240)
+            .take(236)
             .collect();
+        let now = k8s_openapi::jiff::Timestamp::now();
         let event = events::v1::Event {
             metadata: ObjectMeta {
-                generate_name: Some(format!("{prefix}.")),
+                name: Some(format!("{object}.{:x}", now.as_nanosecond())),
                 namespace: Some(namespace.clone()),
                 ..ObjectMeta::default()
             },
@@ -198,7 +201,7 @@ impl Context {
             reason: Some(reason.into()),
             note: Some(note),
             type_: Some("Normal".into()),
-            event_time: Some(MicroTime(k8s_openapi::jiff::Timestamp::now())),
+            event_time: Some(MicroTime(now)),
             regarding: Some(reference),
             reporting_controller: Some(self.reporter.controller.clone()),
             reporting_instance: Some(
