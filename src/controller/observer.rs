@@ -5,8 +5,9 @@
 //! summaries a call, newest update first, with every field but the two message limits. The
 //! observer reads one page per poll interval, taking turns between two cursors:
 //!
-//! - the head of the list, where any room updated since the last look appears first. When a
-//!   whole page is newer than the previous look, the next head read goes on to the next page;
+//! - the head of the list, where any room updated since the last look appears first. While a
+//!   whole page is newer than the previous look, the head read goes on to the next page at
+//!   once, so a burst of writes never delays the next look at the first page;
 //! - a sweep through every page, which finds rooms that are gone and tag changes (tagging
 //!   does not move a room's update time).
 //!
@@ -27,6 +28,11 @@ use kube::runtime::reflector::ObjectRef;
 
 use crate::crd::ChatRoom;
 use crate::ivs::{Handler, IvsClient, IvsError, IvsErrorKind, Room, RoomSummary};
+
+/// Most pages one head read takes. Between two head reads at the default 5-second interval,
+/// the quotas let at most 100 rooms move (CreateRoom and UpdateRoom at 5 a second each), and
+/// ten pages cover that up to a 25-second interval. A larger burst is left to the sweep.
+const HEAD_PAGES: usize = 10;
 
 /// Observer's record of a room, for a reconcile deciding whether to read it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,11 +72,10 @@ struct State {
     /// Whether the sweep in progress has read its first page.
     sweep_begun: bool,
     sweep_token: Option<String>,
-    head_token: Option<String>,
     /// Newest update time seen at the head.
     head_newest: Option<Timestamp>,
-    /// Value of `head_newest` when the current head read began. The head read goes on to the
-    /// next page while a whole page is newer than this.
+    /// Value of `head_newest` when the head read in progress began. The head read goes on to
+    /// the next page while a whole page is newer than this.
     head_floor: Option<Timestamp>,
     /// Last successful ListRooms, or the observer's start.
     last_success: Instant,
@@ -240,37 +245,30 @@ impl RoomObserver {
         }
     }
 
+    /// Reads the head of the list: the first page, and the next ones while a whole page is
+    /// newer than the previous head read, up to [`HEAD_PAGES`].
     async fn read_head(&self) -> Result<(), IvsError> {
-        let token = self.state.lock().ok().and_then(|s| s.head_token.clone());
-        let (page, next) = self
-            .ivs
-            .list_rooms_page(token.clone())
-            .await
-            .inspect_err(|error| self.forget_token(error, |s| &mut s.head_token))?;
-        let triggers = {
-            let Ok(mut state) = self.state.lock() else {
+        let mut token = None;
+        for number in 0..HEAD_PAGES {
+            let (page, next) = self.ivs.list_rooms_page(token).await?;
+            let (triggers, more) = {
+                let Ok(mut state) = self.state.lock() else {
+                    return Ok(());
+                };
+                state.last_success = Instant::now();
+                let more = next.is_some() && state.head_continues(&page, number == 0);
+                (state.observe(&page), more)
+            };
+            self.send(triggers);
+            if !more {
                 return Ok(());
-            };
-            state.last_success = Instant::now();
-            if token.is_none() {
-                state.head_floor = state.head_newest;
-                let newest = page
-                    .first()
-                    .and_then(|s| parse_time(s.update_time.as_deref()));
-                state.head_newest = state.head_newest.max(newest);
             }
-            let oldest = page
-                .last()
-                .and_then(|s| parse_time(s.update_time.as_deref()));
-            // More than a page changed since the last look: read on at the next head turn.
-            let more = match (state.head_floor, oldest) {
-                (Some(floor), Some(oldest)) => next.is_some() && oldest > floor,
-                _ => false,
-            };
-            state.head_token = if more { next } else { None };
-            state.observe(&page)
-        };
-        self.send(triggers);
+            token = next;
+        }
+        tracing::debug!(
+            pages = HEAD_PAGES,
+            "More rooms moved since the last head read than one head read takes; the sweep finds the rest"
+        );
         Ok(())
     }
 
@@ -341,12 +339,27 @@ impl State {
             sweep: 1,
             sweep_begun: false,
             sweep_token: None,
-            head_token: None,
             head_newest: None,
             head_floor: None,
             last_success: Instant::now(),
             marks: 0,
         }
+    }
+
+    /// Takes a head page and returns whether the page after it holds rooms updated since the
+    /// previous head read, which is when the whole page is newer than that read.
+    fn head_continues(&mut self, page: &[RoomSummary], first: bool) -> bool {
+        if first {
+            let newest = page
+                .first()
+                .and_then(|s| parse_time(s.update_time.as_deref()));
+            self.head_floor = self.head_newest;
+            self.head_newest = self.head_newest.max(newest);
+        }
+        let oldest = page
+            .last()
+            .and_then(|s| parse_time(s.update_time.as_deref()));
+        matches!((self.head_floor, oldest), (Some(floor), Some(oldest)) if oldest > floor)
     }
 
     /// Marks the entry for `arn` stale and returns its object.
@@ -542,6 +555,36 @@ mod tests {
             .map(|(o, _)| o.name)
             .collect();
         assert_eq!(missing, ["late"]);
+    }
+
+    #[test]
+    fn head_reads_on_while_whole_page_is_new() {
+        let at = |second: u32| summary(&room("r", &format!("2026-01-01T00:00:{second:02}Z")));
+        let mut state = State::new();
+        assert!(
+            !state.head_continues(&[at(10), at(9)], true),
+            "the first head read has nothing to compare with"
+        );
+        assert!(
+            state.head_continues(&[at(30), at(20)], true),
+            "a page wholly newer than the previous head read"
+        );
+        assert!(
+            state.head_continues(&[at(19), at(11)], false),
+            "the following page is still newer than the previous head read"
+        );
+        assert!(
+            !state.head_continues(&[at(10), at(5)], false),
+            "a page that reaches the previous head read ends the head read"
+        );
+        assert!(
+            !state.head_continues(&[at(30), at(25)], true),
+            "rooms moved since the last head read fit on one page"
+        );
+        assert!(
+            !state.head_continues(&[], true),
+            "an empty list ends the head read"
+        );
     }
 
     fn observer() -> RoomObserver {
