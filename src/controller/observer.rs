@@ -3,11 +3,13 @@
 //! Reading each room with GetRoom costs one call per room per resync, and IVS allows five a
 //! second, so a few thousand rooms cannot be kept under watch that way. ListRooms returns 50
 //! summaries a call, newest update first, with every field but the two message limits. The
-//! observer reads one page per poll interval, taking turns between two cursors:
+//! observer reads one page per poll interval (more at the head after a burst of writes),
+//! taking turns between two cursors:
 //!
 //! - the head of the list, where any room updated since the last look appears first. While a
 //!   whole page is newer than the previous look, the head read goes on to the next page at
-//!   once, so a burst of writes never delays the next look at the first page;
+//!   once (up to ten pages), so a burst of writes does not delay the next look at the first
+//!   page;
 //! - a sweep through every page, which finds rooms that are gone and tag changes (tagging
 //!   does not move a room's update time).
 //!
@@ -29,7 +31,7 @@ use kube::runtime::reflector::ObjectRef;
 use crate::crd::ChatRoom;
 use crate::ivs::{Handler, IvsClient, IvsError, IvsErrorKind, Room, RoomSummary};
 
-/// Most pages one head read takes. Between two head reads at the default 5-second interval,
+/// Maximum number of pages one head read takes. Between two head reads at the default 5-second interval,
 /// the quotas let at most 100 rooms move (CreateRoom and UpdateRoom at 5 a second each), and
 /// ten pages cover that up to a 25-second interval. A larger burst is left to the sweep.
 const HEAD_PAGES: usize = 10;
@@ -346,7 +348,7 @@ impl State {
         }
     }
 
-    /// Takes a head page and returns whether the page after it holds rooms updated since the
+    /// Takes a head page and returns whether the page after it contains rooms updated since the
     /// previous head read, which is when the whole page is newer than that read.
     fn head_continues(&mut self, page: &[RoomSummary], first: bool) -> bool {
         if first {
