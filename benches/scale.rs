@@ -316,7 +316,7 @@ async fn bench(run: Run) -> Report {
     })
     .await;
     let ready = started.elapsed();
-    // The observer's next head read takes the pages of rooms created since its last one; those
+    // The observer's next head read takes the pages of rooms created since its last one. Those
     // calls belong to the creation, not to the steady state.
     tokio::time::sleep(run.real(SETTLE_SECONDS)).await;
     let created = delta(&calls(&env).await, &before);
