@@ -139,9 +139,9 @@ async fn run_controllers(
     } else {
         settings.namespaces.iter().cloned().map(Some).collect()
     };
-    // NOTE: with 10,000 rooms, resident memory peaks near 93 MiB in the first seconds after a
-    // start (the initial list and a reconcile of every object), over the 64 MiB it settles at.
-    // The scale benchmark measures it. What uses that memory has not been found yet.
+    // NOTE: with 10,000 rooms, resident memory peaks near 100 MiB in the first seconds after a
+    // start (the initial list and a reconcile of every object), then settles at 63 MiB. The
+    // scale benchmark measures it. What uses that memory has not been found yet.
     let streaming = streaming_lists_supported(&client).await;
     let observer = Arc::new(RoomObserver::new(ivs.clone(), settings.poll_interval));
     let config = controller::Config::default().concurrency(settings.max_concurrent_reconciles);
