@@ -6,11 +6,11 @@
 //! converged.
 //!
 //! Run with `make bench-scale`, or `tools/testenv/run.sh cargo bench --bench scale`. The runs
-//! come from `IVSCHAT_BENCH_RUNS`, a space-separated list of `N` or `N@S`: with `@S`, the
+//! come from `IVSCHAT_BENCH_RUNS`, a space-separated list of `N` or `N@S`. With `@S`, the
 //! service and the operator run at S times the quotas and the operator polls S times as often,
-//! so time shrinks S-fold; durations are then reported multiplied by S, as equivalent times at
-//! the real quotas, and the run is marked scaled. Without `--bench` (as under `cargo test`), one
-//! small scaled run checks that the benchmark works.
+//! so time shrinks S-fold. Durations are then multiplied by S and reported as equivalent times
+//! at the real quotas, and the run is marked scaled. Without `--bench` (as under `cargo test`),
+//! one small scaled run checks that the benchmark works.
 
 #[path = "../tests/support/mod.rs"]
 mod support;

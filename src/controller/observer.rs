@@ -299,7 +299,7 @@ impl RoomObserver {
     }
 
     /// Drops a page token that IVS rejected as invalid, so the next read starts from the first
-    /// page instead of failing forever; other errors keep the token for a retry.
+    /// page instead of failing forever. Other errors keep the token for a retry.
     fn forget_token(
         &self,
         error: &IvsError,

@@ -210,8 +210,8 @@ async fn run_controllers(
     tracing::info!("Controllers stopped");
 }
 
-/// How the watchers read the initial objects. A streaming list sends them one by one as watch
-/// events; otherwise a list in pages of 500 keeps each response small. Both avoid a list from
+/// Returns how the watchers read the initial objects. A streaming list sends them one by one as
+/// watch events, and without it a list in pages of 500 keeps each response small. Both avoid a list from
 /// the API server's cache (`any_semantic`), which arrives as one response of every object.
 fn list_config(streaming: bool) -> watcher::Config {
     if streaming {

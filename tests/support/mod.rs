@@ -188,7 +188,7 @@ async fn try_http_request(method: &str, url: &str, body: &str) -> Result<(String
     Ok((head.to_string(), body.to_string()))
 }
 
-/// GET on a loopback URL whose server may not be up yet: `None` unless it answers 2xx.
+/// GET on a loopback URL whose server may not be up yet: `None` unless it returns 2xx.
 pub async fn try_http_get(url: &str) -> Option<String> {
     let (head, body) = try_http_request("GET", url, "").await.ok()?;
     head.starts_with("HTTP/1.1 2").then_some(body)
